@@ -1,0 +1,131 @@
+"""Run settings: defaults, environment, then flags. Pure (reads only the mapping it is given).
+
+Precedence is flag > environment (``CLAIMSCAN_*``, ``NCBI_API_KEY``, ``NCBI_EMAIL``) >
+defaults. The API key is kept out of ``repr`` so it never lands in logs or tracebacks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import ConfigError
+
+DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
+DEFAULT_EMAIL = "claimscan@users.noreply.invalid"
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_STANCE_MODEL = PACKAGE_DIR / "models" / "stance"
+DEFAULT_PROMO_MODEL = PACKAGE_DIR / "models" / "promo"
+
+
+def _default_cache_path(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "claimscan" / "eutils.sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a run needs to know; built by :func:`load_config`."""
+
+    eutils_url: str = DEFAULT_EUTILS_URL
+    """E-utilities base URL, ending in ``/``."""
+    api_key: str | None = field(default=None, repr=False)
+    """NCBI API key: raises the limit from 3 to 10 requests/s. Never logged."""
+    email: str = DEFAULT_EMAIL
+    """Sent as ``email`` on every E-utilities request, as NCBI asks."""
+    tool: str = "claimscan"
+    """Sent as ``tool`` on every E-utilities request."""
+    timeout: float = 20.0
+    """Seconds before any single HTTP request is abandoned."""
+    max_retries: int = 5
+    """Retries per E-utilities request on 429, 5xx, timeouts and truncated bodies."""
+    cache_path: Path | None = None
+    """SQLite cache of E-utilities responses; None disables caching."""
+    esearch_ttl: float = 7 * 24 * 3600.0
+    """Seconds a cached esearch answer stays fresh (efetch by PMID is kept far longer)."""
+    retmax: int = 10
+    """Abstracts retrieved per claim."""
+    min_hits: int = 3
+    """Relax the query until at least this many hits come back."""
+    evidence_per_claim: int = 5
+    """Evidence sentences shown per claim."""
+    base_model: str | None = None
+    """Encoder weights (hub id or path); None uses the embedded all-MiniLM-L6-v2."""
+    stance_model: str = str(DEFAULT_STANCE_MODEL)
+    """Stance adapter/model directory, hub id, or a ready-made NLI model."""
+    promo_model: str = str(DEFAULT_PROMO_MODEL)
+    """Commercial-promotional head directory."""
+    max_page_bytes: int = 10 * 1024 * 1024
+    """Larger pages and feeds are refused rather than read."""
+    max_claims_per_document: int = 80
+    """Claims past this many in one document are left out, with a note in the report."""
+    user_agent: str = "claimscan/0.1 (+https://pypi.org/project/claimscan/)"
+
+    @property
+    def rate_limit(self) -> float:
+        """Requests per second NCBI allows this configuration."""
+        return 10.0 if self.api_key else 3.0
+
+
+_ENV_FIELDS: dict[str, tuple[str, type]] = {
+    "CLAIMSCAN_EUTILS_URL": ("eutils_url", str),
+    "NCBI_API_KEY": ("api_key", str),
+    "NCBI_EMAIL": ("email", str),
+    "CLAIMSCAN_TIMEOUT": ("timeout", float),
+    "CLAIMSCAN_CACHE": ("cache_path", Path),
+    "CLAIMSCAN_BASE_MODEL": ("base_model", str),
+    "CLAIMSCAN_STANCE_MODEL": ("stance_model", str),
+    "CLAIMSCAN_PROMO_MODEL": ("promo_model", str),
+    "CLAIMSCAN_RETMAX": ("retmax", int),
+}
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None
+) -> Config:
+    """Build a Config from defaults, then the environment, then explicit overrides.
+
+    Args:
+        overrides: Field values from flags; ``None`` values are ignored so unset
+            flags fall through to the environment.
+        env: The environment to read; defaults to ``os.environ``.
+
+    Returns:
+        The resolved configuration.
+
+    Raises:
+        ConfigError: A value cannot be parsed or names an unknown field.
+    """
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {"cache_path": _default_cache_path(env)}
+    for var, (name, kind) in _ENV_FIELDS.items():
+        raw = env.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            values[name] = kind(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{var}={raw!r} is not a valid {kind.__name__}") from exc
+    if env.get("CLAIMSCAN_NO_CACHE"):
+        values["cache_path"] = None
+    known = {f.name for f in dataclasses.fields(Config)}
+    for name, value in (overrides or {}).items():
+        if name not in known:
+            raise ConfigError(f"unknown setting {name!r}")
+        if value is not None:
+            values[name] = value
+    url = str(values.get("eutils_url", DEFAULT_EUTILS_URL))
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"E-utilities URL {url!r} must start with http:// or https://; "
+            "check --eutils-url or CLAIMSCAN_EUTILS_URL"
+        )
+    values["eutils_url"] = url if url.endswith("/") else url + "/"
+    for name in ("retmax", "min_hits", "evidence_per_claim", "max_claims_per_document"):
+        if name in values and int(values[name]) < 1:
+            raise ConfigError(f"{name} must be at least 1, got {values[name]!r}")
+    return Config(**values)

@@ -1,0 +1,69 @@
+"""The exceptions claimscan raises on purpose. Pure.
+
+```
+ClaimscanError
+├── ConfigError
+├── IngestError ── FeedError, PageError
+├── PubMedError ── PubMedHTTPError, PubMedParseError, RateLimited
+├── ClassifierError ── ModelLoadError
+└── ReportError
+```
+
+Every message says what failed (with the URL, path, term or PMID) and what the
+user can do about it. Third-party exceptions are translated where they enter
+our code (``raise PageError(...) from exc``); programming errors are left alone.
+"""
+
+from __future__ import annotations
+
+
+class ClaimscanError(Exception):
+    """Base class for every expected, user-facing failure."""
+
+
+class ConfigError(ClaimscanError):
+    """A setting, flag or environment variable has an unusable value."""
+
+
+class IngestError(ClaimscanError):
+    """A source could not be fetched, read or turned into text."""
+
+    def __init__(self, message: str, *, subject: str = "") -> None:
+        super().__init__(message)
+        self.subject = subject
+
+
+class FeedError(IngestError):
+    """A feed was unreadable or held no usable items."""
+
+
+class PageError(IngestError):
+    """A page or file could not be fetched or had no extractable text."""
+
+
+class PubMedError(ClaimscanError):
+    """E-utilities failed or answered with something we cannot use."""
+
+
+class PubMedHTTPError(PubMedError):
+    """E-utilities kept failing at the HTTP level (5xx, timeouts, resets) after retries."""
+
+
+class PubMedParseError(PubMedError):
+    """An E-utilities body was not the XML or JSON it should be (truncated, HTML, error body)."""
+
+
+class RateLimited(PubMedHTTPError):
+    """E-utilities kept answering 429 after backoff."""
+
+
+class ClassifierError(ClaimscanError):
+    """A model failed while classifying."""
+
+
+class ModelLoadError(ClassifierError):
+    """A model or adapter could not be loaded from the configured path or hub id."""
+
+
+class ReportError(ClaimscanError):
+    """A report could not be written or a saved report could not be read."""
