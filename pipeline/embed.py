@@ -1,0 +1,82 @@
+"""Sentence embeddings from the embedded all-MiniLM-L6-v2 (or any BERT-style encoder).
+
+Loads model weights from disk once per process; otherwise pure computation.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from pipeline.errors import ModelLoadError
+from pipeline.modelpaths import resolve_model
+
+
+class Embedder:
+    """Mean-pooled, L2-normalised sentence vectors, as sentence-transformers computes them."""
+
+    def __init__(self, tokenizer: Any, model: Any, name: str, max_length: int = 256) -> None:
+        self.tokenizer = tokenizer
+        self.model = model
+        self.name = name
+        self.max_length = max_length
+        # Tokenizers and torch modules are not safe to drive from several threads at once.
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """Return a float32 array of shape (len(texts), dim), each row of unit length."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        with self._lock, torch.inference_mode():
+            for lo in range(0, len(order), batch_size):
+                idx = order[lo : lo + batch_size]
+                enc = self.tokenizer(
+                    [texts[i] for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+                hidden = self.model(**enc).last_hidden_state
+                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+                out[idx] = pooled.float().numpy()
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_embedder(name_or_path: str | None = None) -> Embedder:
+    """Load an encoder once per process.
+
+    Args:
+        name_or_path: Hub id or local directory; None means the embedded MiniLM.
+
+    Raises:
+        ModelLoadError: The weights or tokenizer cannot be loaded.
+    """
+    from transformers import AutoModel, AutoTokenizer
+
+    where = resolve_model(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where)
+        model = AutoModel.from_pretrained(where)
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(
+            f"cannot load encoder from {where!r}: {exc}; "
+            "set CLAIMSCAN_BASE_MODEL to a local model directory"
+        ) from exc
+    model.eval()
+    return Embedder(tokenizer, model, name=name_or_path or "all-MiniLM-L6-v2")
