@@ -4,6 +4,27 @@ The Python API mirrors the CLI::
 
     from pipeline import check_text, check_url
     report = check_url("https://example.org/article")
+    for doc in report.documents:
+        for checked in doc.claims:
+            print(checked.verdict.label, checked.claim.text)
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 __version__ = "0.1.0"
+__all__ = ["__version__", "check", "check_claims", "check_text", "check_url", "load_config"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use so `claimscan --help` does not pay for httpx, lxml or torch.
+    if name in {"check", "check_claims", "check_text", "check_url"}:
+        from pipeline import api
+
+        return getattr(api, name)
+    if name == "load_config":
+        from pipeline.config import load_config
+
+        return load_config
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

@@ -1,0 +1,107 @@
+"""Is a sentence a checkable health claim? Rules over the sentence text. Pure.
+
+A sentence is kept when it asserts something about health (a health term plus a
+complete, declarative sentence) or promotes an offering (those must reach the
+promotional classifier). Headings, questions, bylines, navigation, disclaimers and
+bare calls to action without a proposition are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_WORDS = 6
+MAX_WORDS = 120
+
+_HEALTH = re.compile(
+    r"\b(?:"
+    r"muscl|pain|spin|back|neck|disc|nerv|injur|heal|tissue|fat|scar|atroph|inflamm|"
+    r"diseas|patient|treat|therap|surg|procedur|stem cell|platelet|prp|arthrit|tendon|"
+    r"ligament|joint|bone|cancer|tumou?r|diabet|heart|cardi|blood|vaccin|viru|covid|"
+    r"sars|infect|immun|drug|medic|dose|symptom|risk|mortal|death|die|health|clinic|"
+    r"stud(?:y|ies)|trial|research|evidence|rehab|exercis|diet|vitamin|supplement|obes|"
+    r"weight|sleep|brain|cognit|depress|anxi|mental|chronic|acute|syndrom|disorder|"
+    r"condition|recover|regenerat|degenerat|sciatica|whiplash|multifidus|strength|"
+    r"mass|aging|ageing|elderly|pregnan|hormon|gene|protein|cell|enzyme|receptor|"
+    r"insulin|cholesterol|pressure|stroke|lung|liver|kidney|skin|fractur|osteo|wound|"
+    r"fascia|mobility|posture|stabili|spasm|vertebra|cervical|lumbar|thorac|knee|hip|"
+    r"shoulder|elbow|wrist|ankle|foot|physician|doctor|nurse|hospital|care|cure|"
+    r"prevent|diagnos|prognos|outcome|efficac|effective|safe|side effect|adverse|"
+    r"placebo|mask|antibod|antibiot|bacteri|microb|gut|nutri|calor|sugar|alcohol|"
+    r"smok|tobacco|addict|opioid|analges|ibuprofen|aspirin|steroid|injection|"
+    r"inject|mri|ultrasound|imaging|biopsy|chemo|radiat|transplant|organ|"
+    r"degenerat|function|movement|motion|sport|athlet|fitness|wellness|body|"
+    r"physiolog|patholog|anatom|remed|herb|homeopath|chiropract|acupunct|massage"
+    r")",
+    re.IGNORECASE,
+)
+_PROMO_CUE = re.compile(
+    r"[®™]|#1\b|\bno\. ?1\b|\bsuperior\b|\bbest\b|\bleading\b|\bworld[- ]class\b|"
+    r"\bour (?:clinic|patients|procedures?|treatments?|team|approach|practice|providers?)\b|"
+    r"\bwe (?:offer|provide|treat|specialize|specialise|deliver)\b|\bguarantee",
+    re.IGNORECASE,
+)
+_BYLINE = re.compile(
+    r"^(?:by|posted|written|published|updated|reviewed|photo|image|source|credit|"
+    r"filed under|tags?|categor(?:y|ies))\b[ :]",
+    re.IGNORECASE,
+)
+_BOILERPLATE = re.compile(
+    r"informational purposes|not intended (?:to|as)|disclaimer|"
+    r"consult\b.{0,40}\b(?:doctor|physician|provider|professional|pharmacist)|all rights reserved|privacy policy|terms of "
+    r"(?:use|service)|cookies?\b|should not be interpreted|not a (?:substitute|recommendation)|"
+    r"medical advice|copyright|unsubscribe|comments? (?:are|is) closed|leave a (?:reply|comment)",
+    re.IGNORECASE,
+)
+_CALL_TO_ACTION = re.compile(
+    r"^(?:subscribe|click|tap|join|sign up|register|download|request|call|book|schedule|"
+    r"contact|follow|share|read more|learn more|watch|listen|get (?:fresh|your|the latest)|"
+    r"receive|visit|find out|see (?:more|below|also)|check out|order|buy|"
+    r"shop|apply|enroll|enrol)\b",
+    re.IGNORECASE,
+)
+# Signposting ("Let's review the research") announces content rather than asserting it.
+_DISCOURSE = re.compile(
+    r"^(?:let['\u2019]?s|let us|here['\u2019]?s|in this (?:article|post|video|blog)|"
+    r"stay tuned|as always)\b",
+    re.IGNORECASE,
+)
+_PROPOSITION = re.compile(
+    r"\b(?:is|are|was|were|can|could|will|may|might|help|helps|reduce|reduces|improve|"
+    r"improves|cure|cures|heal|heals|treat|treats|works?|superior|better|best|safe|"
+    r"effective|proven)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_heading(line: str) -> bool:
+    """A short line with no sentence-ending punctuation reads as a heading or menu item."""
+    stripped = line.strip()
+    if not stripped:
+        return False
+    words = stripped.split()
+    return len(words) <= 12 and not re.search(r"[.!?:;\u2026][\"'\u2019\u201d)]*$", stripped)
+
+
+def is_checkworthy(sentence: str) -> bool:
+    """Return True when a sentence should go to PubMed retrieval and the classifier.
+
+    Args:
+        sentence: One sentence, as cut from the document.
+    """
+    text = sentence.strip()
+    words = text.split()
+    if not MIN_WORDS <= len(words) <= MAX_WORDS:
+        return False
+    if text.endswith("?") or text.endswith(":"):
+        return False
+    if not re.search(r"[.!\u2026][\"'\u2019\u201d)]*$", text) and len(words) < 12:
+        return False
+    if _BYLINE.match(text) or _BOILERPLATE.search(text) or _DISCOURSE.match(text):
+        return False
+    promo = bool(_PROMO_CUE.search(text))
+    if _CALL_TO_ACTION.match(text):
+        # A call to action stays only when it also promises something (a health
+        # promise or a superiority claim): that is promotional content to label.
+        return promo or (bool(_HEALTH.search(text)) and bool(_PROPOSITION.search(text)))
+    return promo or bool(_HEALTH.search(text))

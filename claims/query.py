@@ -1,0 +1,344 @@
+"""Turn a claim sentence into a ladder of PubMed search terms, strictest first. Pure.
+
+PubMed ANDs every word of a term, so a whole sentence almost never matches anything.
+:func:`build_queries` keeps the informative words (biomedical terms, gene and protein
+names, multiword phrases such as "vitamin D" or "type 2 diabetes"), ORs cheap synonyms
+into each (singular/plural, British/American spelling, a few lay/medical pairs), and
+then yields successively shorter terms by dropping the least informative word first,
+down to two words. The retrieval stage walks the ladder until it gets enough hits.
+
+"Informative" is a rough IDF estimate from the word alone: gene-like tokens (digits,
+inner capitals) and long or typically medical words rank high; words from a list of
+generic research vocabulary ("effect", "risk", "patients") rank low.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["MAX_TERMS", "MIN_TERMS", "build_queries", "informative_terms"]
+
+MAX_TERMS = 5
+"""Words in the strictest rung; more than this rarely all occur in one abstract."""
+MIN_TERMS = 2
+"""Words in the loosest rung; one word alone says too little about the claim."""
+
+# Function words, hedges, pronouns and reporting verbs: never searched.
+_STOPWORDS = frozenset(
+    """a about above according across after again against all almost along already also
+    although always am among an and another any anyone anything are around as at away
+    be became because become becomes been before being below between beyond both but by
+    can cannot could did do does doing done down due during each either else enough even
+    ever every few for from further get gets getting give given gives go going got had
+    has have having he her here hers him his how however i if in including indeed into
+    is it its itself just least less like likely made make makes making many may maybe
+    me might more moreover most much must my neither never no nor not now of off often
+    on once one only onto or other others otherwise our ours out over own per perhaps
+    possibly previously probably quite rather really regarding said same say says seem
+    seems seen several shall she should show showed shown shows since so some something
+    sometimes still such suggest suggested suggests than that the their theirs them
+    themselves then there therefore these they thing things this those though through
+    thus to too toward towards under unless until up upon us use used uses using very
+    via was we well were what whatever when where whether which while who whom whose
+    why will with within without would yet you your
+    claim claims claimed report reports reported researchers scientists experts study
+    studies research evidence found find finds shown proven proved known new recent
+    recently actually really truly simply generally usually typically commonly strongly
+    substantially significantly highly greatly largely mainly mostly particularly
+    especially approximately nearly roughly quickly slowly solely very much""".split()
+)
+
+# Words that occur in a large share of abstracts: searched, but dropped first.
+_GENERIC = frozenset(
+    """ability absence accelerated accuracy action active activity acute adult adults age
+    aged associated association associations based baseline behavior benefit benefits
+    better body capacity case cases cause caused causes causing cell cells change changes
+    children clinical common compared condition conditions control controls day days
+    decrease decreased decreases decreasing deficiency degree dependent development
+    different disease diseases disorder disorders dose early effect effective effects
+    efficacy elevated enhanced enhances expression factor factors form formation function
+    functions group groups growth health healthy high higher human humans impact impaired
+    important improve improved improves improvement increase increased increases
+    increasing individuals induce induced induces influence influences inhibit inhibited
+    inhibits involved key lack large lead leads level levels life long loss low lower
+    major mechanism mediated model models mouse mice negative normal number outcome
+    outcomes patient patients people percent persons population positive potential
+    presence prevent prevents primary process processes production promote promotes
+    protein proteins rate rates reduce reduced reduces reducing regulate regulated
+    regulates regulation related response responses result results risk role severe
+    significant specific state status subjects system systems term therapy time total
+    treatment treatments type use value women men year years young""".split()
+)
+
+# Cheap synonyms ORed into a term; keys and values are lower-case phrases.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "fat infiltration": ("fatty infiltration",),
+    "fatty infiltration": ("fat infiltration",),
+    "heart attack": ("myocardial infarction",),
+    "heart attacks": ("myocardial infarction",),
+    "high blood pressure": ("hypertension",),
+    "stroke": ("cerebrovascular accident",),
+    "cancer": ("carcinoma", "neoplasm"),
+    "tumor": ("tumour",),
+    "tumors": ("tumours",),
+    "tumour": ("tumor",),
+    "tumours": ("tumors",),
+    "estrogen": ("oestrogen",),
+    "oestrogen": ("estrogen",),
+    "anemia": ("anaemia",),
+    "anaemia": ("anemia",),
+    "hemoglobin": ("haemoglobin",),
+    "haemoglobin": ("hemoglobin",),
+    "pediatric": ("paediatric",),
+    "paediatric": ("pediatric",),
+    "leukemia": ("leukaemia",),
+    "leukaemia": ("leukemia",),
+    "esophageal": ("oesophageal",),
+    "oesophageal": ("esophageal",),
+    "fetal": ("foetal",),
+    "foetal": ("fetal",),
+    "diarrhea": ("diarrhoea",),
+    "diarrhoea": ("diarrhea",),
+    "obese": ("obesity",),
+    "obesity": ("obese",),
+    "diabetic": ("diabetes",),
+    "diabetes": ("diabetic",),
+    "vaccine": ("vaccination",),
+    "vaccination": ("vaccine",),
+    "covid-19": ("sars-cov-2",),
+    "coronavirus": ("sars-cov-2", "covid-19"),
+}
+
+# Multiword names searched as one quoted phrase (and scored as one rare term).
+_PHRASES = (
+    "blood pressure",
+    "high blood pressure",
+    "heart attack",
+    "heart failure",
+    "fat infiltration",
+    "fatty infiltration",
+    "red meat",
+    "processed meat",
+    "breast cancer",
+    "prostate cancer",
+    "lung cancer",
+    "colorectal cancer",
+    "bone density",
+    "bone mineral density",
+    "body mass index",
+    "stem cell",
+    "stem cells",
+    "gut microbiota",
+    "intermittent fasting",
+    "rotator cuff",
+    "growth factor",
+    "immune system",
+    "blood sugar",
+    "insulin resistance",
+    "myocardial infarction",
+    "heart disease",
+    "kidney disease",
+    "liver disease",
+    "alzheimer's disease",
+    "parkinson's disease",
+    "multiple sclerosis",
+    "dna damage",
+    "t cell",
+    "t cells",
+    "b cell",
+    "b cells",
+)
+_PHRASE_WORDS = {tuple(p.split()) for p in _PHRASES}
+_MAX_PHRASE = max(len(p) for p in _PHRASE_WORDS)
+
+# A word followed by a short code that belongs to it: "vitamin D", "type 2", "omega-3".
+_CODE_HEADS = frozenset("vitamin type omega grade stage class phase il factor complex".split())
+
+# Demonstratives pointing back to the context: "these muscles", "this study".
+_ANAPHOR = re.compile(r"\b(?:this|these|that|those|such|the same)\s+([a-z][a-z-]+)", re.I)
+_REFERENTIAL_NOUNS = frozenset(
+    "study studies trial trials research findings finding results paper analysis "
+    "review drug drugs treatment therapy intervention supplement compound".split()
+)
+
+_TOKEN = re.compile(r"[A-Za-z0-9α-ωΑ-Ω][A-Za-z0-9α-ωΑ-Ω'’+\-]*")
+_PAREN_ACRONYM = re.compile(r"\s*\(\s*[A-Za-z0-9α-ω\-+/]{1,12}\s*\)")
+_MEDICAL_SUFFIXES = (
+    "itis", "osis", "emia", "aemia", "oma", "ase", "pathy", "plasia", "trophy", "ectomy",
+    "genesis", "cyte", "cytes", "mab", "nib", "pril", "sartan", "statin", "azole", "vir",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    text: str
+    """Lower-case word or phrase as searched."""
+    position: int
+    score: float
+    phrase: bool = False
+
+
+def _is_gene_like(word: str) -> bool:
+    # "ALDH1", "PrP", "Cdk5", "p53", "IL-6": digits mixed with letters, or inner capitals.
+    has_digit = any(c.isdigit() for c in word)
+    has_alpha = any(c.isalpha() for c in word)
+    inner_caps = any(c.isupper() for c in word[1:])
+    return (has_digit and has_alpha) or (inner_caps and has_alpha)
+
+
+def _score(original: str, text: str) -> float:
+    """Rough informativeness of one word or phrase: higher means rarer in PubMed."""
+    words = text.split()
+    if len(words) > 1:
+        return 2.5 + 0.1 * len(text)
+    word = words[0]
+    score = min(len(word), 12) / 12
+    if _is_gene_like(original) or (original.isupper() and len(original) >= 2):
+        score += 1.5
+    if "-" in word:
+        score += 0.4
+    if word.endswith(_MEDICAL_SUFFIXES):
+        score += 0.4
+    if word in _GENERIC or word.rstrip("s") in _GENERIC:
+        score -= 1.0
+    return score
+
+
+def _keep_number(token: str, previous: str | None) -> bool:
+    # Bare numbers, percentages and doses say little to PubMed; codes after a head word
+    # ("type 2", "vitamin B12") are kept by the caller as part of a phrase.
+    return not re.fullmatch(r"[\d.,%+\-/]+(?:mg|g|kg|ml|mm|cm|h|hr|hrs)?", token.lower())
+
+
+def _resolve_context(text: str, context: str) -> str:
+    """Replace "these muscles" by what the context called them, when that is cheap."""
+    if not context:
+        return text
+    context_words = _TOKEN.findall(context)
+    lowered = [w.lower() for w in context_words]
+
+    def replace(match: re.Match[str]) -> str:
+        noun = match.group(1).lower()
+        if noun in _REFERENTIAL_NOUNS:
+            # "this study" names nothing; the context's two most informative words do.
+            terms = informative_terms(context)[:2]
+            return " ".join(terms) if terms else match.group(0)
+        for i in range(len(lowered) - 1, -1, -1):
+            if lowered[i].rstrip("s") == noun.rstrip("s"):
+                start = i
+                while start > 0 and i - start < 2 and lowered[start - 1] not in _STOPWORDS:
+                    start -= 1
+                return " ".join(context_words[start : i + 1])
+        return match.group(0)
+
+    return _ANAPHOR.sub(replace, text)
+
+
+def _extract(text: str) -> list[_Term]:
+    # An acronym in parentheses repeats the words before it; searching both halves the
+    # chance that an abstract using only one form matches.
+    text = _PAREN_ACRONYM.sub(" ", text)
+    originals = [t.strip("'’-+").removesuffix("'s").removesuffix("’s") for t in _TOKEN.findall(text)]
+    originals = [t for t in originals if t]
+    lowered = [t.lower() for t in originals]
+    terms: list[_Term] = []
+    seen: set[str] = set()
+    i = 0
+    while i < len(lowered):
+        word = lowered[i]
+        # Known multiword phrases, longest first.
+        for size in range(_MAX_PHRASE, 1, -1):
+            if tuple(lowered[i : i + size]) in _PHRASE_WORDS:
+                phrase = " ".join(lowered[i : i + size])
+                if phrase not in seen:
+                    seen.add(phrase)
+                    terms.append(_Term(phrase, i, _score(phrase, phrase), phrase=True))
+                i += size
+                break
+        else:
+            nxt = lowered[i + 1] if i + 1 < len(lowered) else ""
+            if word in _CODE_HEADS and nxt and len(nxt) <= 3 and nxt not in _STOPWORDS:
+                phrase = f"{word} {nxt}"
+                if phrase not in seen:
+                    seen.add(phrase)
+                    terms.append(_Term(phrase, i, 3.0, phrase=True))
+                i += 2
+                continue
+            if (
+                word not in _STOPWORDS
+                and len(word) > 1
+                and _keep_number(word, lowered[i - 1] if i else None)
+                and word not in seen
+            ):
+                seen.add(word)
+                terms.append(_Term(word, i, _score(originals[i], word)))
+            i += 1
+    return terms
+
+
+def informative_terms(text: str) -> list[str]:
+    """Return the searchable words and phrases of ``text``, most informative first.
+
+    Args:
+        text: A claim or any short text.
+
+    Returns:
+        Lower-case words and phrases; ties keep their order in the text.
+    """
+    terms = _extract(text)
+    return [t.text for t in sorted(terms, key=lambda t: (-t.score, t.position))]
+
+
+def _variants(term: _Term) -> list[str]:
+    text = term.text
+    variants = [text]
+    variants.extend(_SYNONYMS.get(text, ()))
+    if not term.phrase and text.isalpha() and len(text) > 3:
+        if text.endswith("ies"):
+            variants.append(text[:-3] + "y")
+        elif text.endswith("s") and not text.endswith(("ss", "us", "is")):
+            variants.append(text[:-1])
+        elif not text.endswith(("s", "y")):
+            variants.append(text + "s")
+    unique = list(dict.fromkeys(variants))
+    return unique
+
+
+def _render(term: _Term) -> str:
+    def one(text: str) -> str:
+        return f'"{text}"' if " " in text else text
+
+    variants = _variants(term)
+    if len(variants) == 1:
+        return one(variants[0])
+    return "(" + " OR ".join(one(v) for v in variants) + ")"
+
+
+def build_queries(claim_text: str, context: str = "") -> list[str]:
+    """Build PubMed terms for a claim, from strictest to loosest.
+
+    The first term ANDs the (at most :data:`MAX_TERMS`) most informative words and
+    phrases, each ORed with its cheap synonyms; each later term drops the least
+    informative remaining one, down to :data:`MIN_TERMS`.
+
+    Args:
+        claim_text: The claim sentence.
+        context: Nearby text (heading, previous sentence) used to resolve "these
+            muscles" or "this study".
+
+    Returns:
+        Distinct terms, strictest first; empty when the claim has no searchable word.
+    """
+    text = _resolve_context(claim_text, context)
+    terms = _extract(text)
+    if not terms:
+        return []
+    ranked = sorted(terms, key=lambda t: (-t.score, t.position))[:MAX_TERMS]
+    queries: list[str] = []
+    for size in range(len(ranked), min(MIN_TERMS, len(ranked)) - 1, -1):
+        kept = sorted(ranked[:size], key=lambda t: t.position)
+        query = " AND ".join(_render(t) for t in kept)
+        if query not in queries:
+            queries.append(query)
+    return queries

@@ -1,0 +1,125 @@
+"""Split a document into checkable claims with exact character offsets. Pure.
+
+Sentence segmentation is rule-based: it must keep offsets exact and run without a
+model download, and health prose (abbreviations such as "Dr." and "e.g.", decimals,
+"et al.") is handled by the abbreviation list below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from claims.checkworthy import is_checkworthy, looks_like_heading
+from claims.types import Claim, Document
+
+_ABBREVIATIONS = frozenset(
+    """
+    dr mr mrs ms prof st sr jr vs etc al fig figs no nos approx ca cf eg ie e.g i.e
+    jan feb mar apr jun jul aug sep sept oct nov dec inc ltd co corp dept univ vol
+    mt ft u.s u.k u.s.a ph.d m.d b.sc m.sc mg ml kg mm cm resp ref refs eq sec min
+    """.split()
+)
+# A sentence ends at . ! ? (or an ellipsis), optional closing quotes/brackets, then
+# whitespace and something that can start a sentence.
+_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u2019\u201d)\]]*(?=\s+[\"'\u2018\u201c(\[]?[A-Z0-9\u00c0-\u024f])")
+_BULLET = re.compile(r"^(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219*+\-\u2013\u2014>]|\d{1,3}[.)])\s+")
+_TRAILING_SPACE = re.compile(r"\s+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A sentence's place in the text."""
+
+    start: int
+    end: int
+    line_start: int
+    """Offset of the start of the line (paragraph) the sentence belongs to."""
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True when the period at ``dot`` ends an abbreviation or initial, not a sentence."""
+    m = re.search(r"(?<![\w'\u2019])([A-Za-z][A-Za-z.]*)$", text[:dot])
+    if not m:
+        return False
+    word = m.group(1).lower().rstrip(".")
+    if word in _ABBREVIATIONS:
+        return True
+    # Single capital initials ("J. Smith") and dotted acronyms ("U.S.").
+    return len(word) == 1 or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", word))
+
+
+def sentence_spans(text: str) -> Iterator[Span]:
+    """Yield sentence spans: one or more per non-empty line, bullets and spaces trimmed."""
+    pos = 0
+    for line in text.split("\n"):
+        line_start = pos
+        pos += len(line) + 1
+        if not line.strip():
+            continue
+        bullet = _BULLET.match(line)
+        start = bullet.end() if bullet else len(line) - len(line.lstrip())
+        for m in _BOUNDARY.finditer(line):
+            end = m.end()
+            if line[m.start()] == "." and _is_abbreviation(line, m.start()):
+                continue
+            if end > start:
+                yield Span(line_start + start, line_start + end, line_start)
+            start = end + (len(line[end:]) - len(line[end:].lstrip()))
+        end = len(_TRAILING_SPACE.sub("", line))
+        if end > start:
+            yield Span(line_start + start, line_start + end, line_start)
+
+
+def extract_claims(doc: Document, *, max_claims: int | None = None) -> tuple[list[Claim], int]:
+    """Find the checkable claims in a document.
+
+    Args:
+        doc: The document; offsets refer to ``doc.text``.
+        max_claims: Keep at most this many claims (in text order).
+
+    Returns:
+        The claims, and how many checkable sentences were left out by ``max_claims``.
+    """
+    heading_at = {offset: heading for offset, heading in doc.headings}
+    heading = ""
+    previous = ""
+    claims: list[Claim] = []
+    dropped = 0
+    for span in sentence_spans(doc.text):
+        sentence = doc.text[span.start : span.end]
+        line_end = doc.text.find("\n", span.line_start)
+        line = doc.text[span.line_start : line_end if line_end >= 0 else len(doc.text)]
+        if span.line_start in heading_at or looks_like_heading(line):
+            heading = heading_at.get(span.line_start, line.strip())
+            previous = ""
+            continue
+        if is_checkworthy(sentence):
+            if max_claims is not None and len(claims) >= max_claims:
+                dropped += 1
+            else:
+                context = " ".join(p for p in (heading, previous) if p)
+                claims.append(
+                    Claim(
+                        id=Claim.make_id(doc.url, span.start, span.end, sentence),
+                        text=sentence,
+                        document_url=doc.url,
+                        start=span.start,
+                        end=span.end,
+                        context=context,
+                    )
+                )
+        previous = sentence
+    return claims, dropped
+
+
+def claim_from_text(text: str, document_url: str) -> Claim:
+    """Make one claim from a whole given sentence, without splitting (``claimscan claim``)."""
+    return Claim(
+        id=Claim.make_id(document_url, 0, len(text), text),
+        text=text,
+        document_url=document_url,
+        start=0,
+        end=len(text),
+    )

@@ -1,0 +1,112 @@
+"""The Python API: ``check``, ``check_text``, ``check_url``, ``check_claims``.
+
+These build the HTTP client, the E-utilities client and the models from a Config
+and call ``pipeline.run``; the CLI is a shell over them. Network, disk and model
+loading all happen here or below.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import BinaryIO
+
+from claims.types import Report
+from pipeline.config import Config, load_config
+from pipeline.run import Models, Progress, _noop, run, run_claims
+
+
+@lru_cache(maxsize=4)
+def load_models(
+    stance_model: str, promo_model: str, base_model: str | None, per_claim: int = 8
+) -> Models:
+    """Load the stance, promotional and embedding models once per process.
+
+    Raises:
+        ModelLoadError: A model directory or hub id cannot be loaded.
+    """
+    from pipeline.classify import load_stance_classifier
+    from pipeline.embed import load_embedder
+    from pipeline.evidence import EvidenceSelector
+    from pipeline.promo import load_promo_classifier
+
+    embedder = load_embedder(base_model)
+    stance = load_stance_classifier(stance_model, base_model)
+    promo = load_promo_classifier(promo_model, base_model)
+    return Models(
+        stance=stance,
+        promo=promo,
+        selector=EvidenceSelector(embedder, per_claim=per_claim),
+        names={"stance": stance.name, "encoder": embedder.name},
+    )
+
+
+def models_for(config: Config) -> Models:
+    """Return the (cached) models a config names."""
+    return load_models(config.stance_model, config.promo_model, config.base_model)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def check(
+    sources: Sequence[str],
+    *,
+    config: Config | None = None,
+    stdin: BinaryIO | None = None,
+    progress: Progress = _noop,
+) -> Report:
+    """Check URLs, files, or ``-`` (stdin) and return the report.
+
+    Args:
+        sources: What to check; sources that fail are listed in ``report.failures``.
+        config: Settings; defaults to the environment's.
+        stdin: Read for the ``-`` source.
+        progress: Called as ``progress(stage, done, total)``.
+    """
+    from pipeline.http import build_client
+    from pipeline.pubmed.client import open_pubmed
+
+    config = config or load_config()
+    models = models_for(config)
+    with build_client(config) as client:
+        pubmed = open_pubmed(client, config)
+        return run(
+            sources,
+            config=config,
+            client=client,
+            pubmed=pubmed,
+            models=models,
+            now=_utcnow,
+            stdin=stdin,
+            progress=progress,
+        )
+
+
+def check_url(url: str, *, config: Config | None = None) -> Report:
+    """Check one web page or feed."""
+    return check([url], config=config)
+
+
+def check_text(text: str, *, config: Config | None = None) -> Report:
+    """Check a text (plain or Markdown) as if it were a file."""
+    return check(["-"], config=config, stdin=io.BytesIO(text.encode("utf-8")))
+
+
+def check_claims(
+    texts: Sequence[str], *, config: Config | None = None, progress: Progress = _noop
+) -> Report:
+    """Check each text as one claim, without splitting; one document per claim, in order."""
+    from pipeline.http import build_client
+    from pipeline.pubmed.client import open_pubmed
+
+    config = config or load_config()
+    models = models_for(config)
+    with build_client(config) as client:
+        pubmed = open_pubmed(client, config)
+        return run_claims(
+            texts, config=config, pubmed=pubmed, models=models, now=_utcnow, progress=progress
+        )

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from claims.split import claim_from_text
+from claims.types import Article, EvidenceStatus, Label, Retrieval, Stance
+from claims.verdict import ScoredSentence, aggregate, decide, study_type, study_weight
+
+CLAIM = claim_from_text("Exercise reduces chronic low back pain.", "claim:1")
+
+
+def _article(pmid: str, types: tuple[str, ...] = ("Journal Article",)) -> Article:
+    return Article(pmid, f"Title {pmid}", ("Sentence.",), "J", 2020, types)
+
+
+def _retrieval(status: EvidenceStatus = EvidenceStatus.FOUND, error: str | None = None) -> Retrieval:
+    return Retrieval(CLAIM.id, "exercise AND back pain", ("q1", "q2"), (), status, error=error)
+
+
+def _s(pmid: str, probs: tuple[float, float, float], relevance: float = 0.8,
+       types: tuple[str, ...] = ("Journal Article",)) -> ScoredSentence:
+    return ScoredSentence(_article(pmid, types), f"Evidence from {pmid}.", relevance, *probs)
+
+
+@pytest.mark.parametrize(
+    ("types", "name", "weight"),
+    [(("Journal Article", "Meta-Analysis"), "Meta-Analysis", 1.0),
+     (("Randomized Controlled Trial",), "Randomized Controlled Trial", 0.9),
+     (("Case Reports",), "Case Reports", 0.4),
+     (("Journal Article",), "Journal Article", 0.6)],
+)
+def test_study_type_and_weight(types: tuple[str, ...], name: str, weight: float) -> None:
+    assert study_type(types) == name and study_weight(types) == weight
+
+
+def test_decide_supported_cites_the_supporting_pmid() -> None:
+    v = decide(CLAIM, _retrieval(), [_s("1", (0.95, 0.02, 0.03), types=("Meta-Analysis",))], 0.05)
+    assert v.label is Label.SUPPORTED
+    assert "PMID 1" in v.rationale and "Meta-Analysis" in v.rationale
+    assert v.evidence[0].stance is Stance.SUPPORTS
+    assert abs(sum(v.scores.values()) - 1.0) < 1e-3
+    assert 0 <= v.confidence <= 1 and v.confidence == v.scores["supported"]
+
+
+def test_decide_refuted_is_contested_and_says_so() -> None:
+    v = decide(CLAIM, _retrieval(), [_s("2", (0.05, 0.9, 0.05))], 0.05)
+    assert v.label is Label.CONTESTED and "contradicted by PMID 2" in v.rationale
+
+
+def test_decide_conflicting_evidence_names_both_sides() -> None:
+    v = decide(CLAIM, _retrieval(), [_s("1", (0.9, 0.05, 0.05)), _s("2", (0.05, 0.9, 0.05))], 0.0)
+    assert v.label is Label.CONTESTED and "conflicts" in v.rationale
+    assert "PMID 1" in v.rationale and "PMID 2" in v.rationale
+
+
+def test_decide_neutral_evidence_is_not_support() -> None:
+    scored = [_s(str(i), (0.3, 0.1, 0.6)) for i in range(8)]
+    v = decide(CLAIM, _retrieval(), scored, 0.0)
+    assert v.label is Label.CONTESTED and "no adequate evidence" in v.rationale
+
+
+def test_decide_irrelevant_sentences_carry_no_weight() -> None:
+    p_support, _ = aggregate([_s("1", (0.99, 0.0, 0.01), relevance=0.1)])
+    assert p_support == 0.0
+
+
+def test_decide_no_hits_says_no_evidence() -> None:
+    v = decide(CLAIM, _retrieval(EvidenceStatus.NONE), [], 0.1)
+    assert v.label is Label.CONTESTED and v.evidence == ()
+    assert v.evidence_status is EvidenceStatus.NONE and "No PubMed abstracts" in v.rationale
+
+
+def test_decide_unavailable_is_not_a_judgement() -> None:
+    v = decide(CLAIM, _retrieval(EvidenceStatus.UNAVAILABLE, "esearch returned 503"), [], 0.1)
+    assert v.evidence_status is EvidenceStatus.UNAVAILABLE
+    assert "Evidence unavailable: esearch returned 503" in v.rationale
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.3])
+def test_decide_promotional_wins_over_evidence(threshold: float) -> None:
+    v = decide(CLAIM, _retrieval(), [_s("1", (0.95, 0.02, 0.03))], 0.6,
+               promo_threshold=threshold)
+    assert v.label is Label.COMMERCIAL_PROMOTIONAL and v.confidence == 0.6
+    assert v.evidence  # the evidence is still shown to the editor
