@@ -1,0 +1,90 @@
+"""The orchestration stage on real files, a real local E-utilities server and fake models."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from claims.types import EvidenceStatus, Label, SourceKind
+from pipeline.config import Config
+from pipeline.http import build_client
+from pipeline.pubmed.client import PubMed
+from pipeline.run import run, run_claims
+from tests.eutils_server import EutilsServer, Record, Scripted
+from tests.fakes import fake_models
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+RECORDS = [
+    Record("101", "Exercise therapy for chronic low back pain",
+           ("Exercise therapy reduces pain in adults with chronic low back pain.",
+            "Effects were moderate in size."), publication_types=("Meta-Analysis",)),
+    Record("102", "Fatty infiltration of the multifidus after whiplash",
+           ("Fatty infiltration of the neck muscles appears after whiplash injury.",)),
+    Record("103", "Vitamin C and the common cold",
+           ("Vitamin C supplementation did not prevent colds in the general population.",)),
+]
+TEXT = (
+    "# Back pain notes\n\n"
+    "Exercise therapy reduces pain in chronic low back pain. "
+    "Vitamin C supplementation prevents colds in the general population. "
+    "Our clinic offers the superior regenerative back pain solution\u00ae.\n"
+)
+
+
+def _now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def server():  # type: ignore[no-untyped-def]
+    with EutilsServer(RECORDS, enforce_rate=False) as s:
+        yield s
+
+
+def _run(server: EutilsServer, sources: list[str], stdin: bytes = b""):  # type: ignore[no-untyped-def]
+    config = Config(eutils_url=server.base_url, cache_path=None, min_hits=1)
+    with build_client(config) as client:
+        pubmed = PubMed(client, config, sleep=lambda s: None)
+        return run(sources, config=config, client=client, pubmed=pubmed, models=fake_models(),
+                   now=_now, stdin=io.BytesIO(stdin))
+
+
+def test_run_labels_each_claim_with_evidence(server: EutilsServer) -> None:
+    report = _run(server, ["-"], TEXT.encode())
+    assert report.failures == () and report.generated_at == NOW
+    doc = report.documents[0]
+    assert doc.document.kind is SourceKind.TEXT and doc.document.title == "Back pain notes"
+    labels = {c.claim.text.split()[0]: c.verdict for c in doc.claims}
+    assert labels["Exercise"].label is Label.SUPPORTED
+    assert labels["Exercise"].evidence[0].pmid == "101"
+    assert labels["Vitamin"].label is Label.CONTESTED and "PMID 103" in labels["Vitamin"].rationale
+    assert labels["Our"].label is Label.COMMERCIAL_PROMOTIONAL
+    for checked in doc.claims:
+        assert doc.document.text[checked.claim.start : checked.claim.end] == checked.claim.text
+        assert checked.verdict.queries_tried
+
+
+def test_run_keeps_going_after_a_bad_source(server: EutilsServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "good.md"
+    good.write_text(TEXT)
+    report = _run(server, [str(tmp_path / "missing.txt"), str(good)])
+    assert len(report.documents) == 1
+    assert [(f.stage, f.subject) for f in report.failures] == [("ingest", str(tmp_path / "missing.txt"))]
+    assert "does not exist" in report.failures[0].message
+
+
+def test_run_claims_reports_unavailable_evidence_as_such(server: EutilsServer) -> None:
+    for _ in range(40):
+        server.script("esearch.fcgi", Scripted(503))
+    config = Config(eutils_url=server.base_url, cache_path=None, max_retries=1)
+    with build_client(config) as client:
+        pubmed = PubMed(client, config, sleep=lambda s: None)
+        report = run_claims(["Exercise therapy reduces chronic low back pain.", ""],
+                            config=config, pubmed=pubmed, models=fake_models(), now=_now)
+    verdict = report.documents[0].claims[0].verdict
+    assert verdict.evidence_status is EvidenceStatus.UNAVAILABLE
+    assert verdict.rationale.startswith("Evidence unavailable")
+    assert {f.subject for f in report.failures} == {
+        "claim:2", "Exercise therapy reduces chronic low back pain."}
