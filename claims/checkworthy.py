@@ -48,7 +48,8 @@ _BYLINE = re.compile(
 )
 _BOILERPLATE = re.compile(
     r"informational purposes|not intended (?:to|as)|disclaimer|"
-    r"consult\b.{0,40}\b(?:doctor|physician|provider|professional|pharmacist)|all rights reserved|privacy policy|terms of "
+    r"consult\b.{0,40}\b(?:doctor|physician|provider|professional|pharmacist)|"
+    r"all rights reserved|privacy policy|terms of "
     r"(?:use|service)|cookies?\b|should not be interpreted|not a (?:substitute|recommendation)|"
     r"medical advice|copyright|unsubscribe|comments? (?:are|is) closed|leave a (?:reply|comment)",
     re.IGNORECASE,

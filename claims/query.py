@@ -46,7 +46,9 @@ _STOPWORDS = frozenset(
     studies research evidence found find finds shown proven proved known new recent
     recently actually really truly simply generally usually typically commonly strongly
     substantially significantly highly greatly largely mainly mostly particularly
-    especially approximately nearly roughly quickly slowly solely very much""".split()
+    especially approximately nearly roughly quickly slowly solely very much
+    don't doesn't isn't aren't can't won't didn't wasn't weren't two three four five six
+    seven eight nine ten first second third half able unable whereas""".split()
 )
 
 # Words that occur in a large share of abstracts: searched, but dropped first.
@@ -68,7 +70,12 @@ _GENERIC = frozenset(
     protein proteins rate rates reduce reduced reduces reducing regulate regulated
     regulates regulation related response responses result results risk role severe
     significant specific state status subjects system systems term therapy time total
-    treatment treatments type use value women men year years young""".split()
+    treatment treatments type use value women men year years young
+    accurately add adding affect affects allow allows contribute contributes contributing
+    decline declines depend depends determine determines exhibit exhibits information
+    interact interacts interfere interferes involve involves mimic mimicked negatively
+    play plays positively possess possesses predict predicts predictive provide provides
+    reflect reflects require required requires responsible similar unrelated""".split()
 )
 
 # Cheap synonyms ORed into a term; keys and values are lower-case phrases.
@@ -239,7 +246,9 @@ def _extract(text: str) -> list[_Term]:
     # An acronym in parentheses repeats the words before it; searching both halves the
     # chance that an abstract using only one form matches.
     text = _PAREN_ACRONYM.sub(" ", text)
-    originals = [t.strip("'’-+").removesuffix("'s").removesuffix("’s") for t in _TOKEN.findall(text)]
+    originals = [
+        t.strip("'’-+").removesuffix("'s").removesuffix("’s") for t in _TOKEN.findall(text)
+    ]
     originals = [t for t in originals if t]
     lowered = [t.lower() for t in originals]
     terms: list[_Term] = []

@@ -23,8 +23,13 @@ _ABBREVIATIONS = frozenset(
 )
 # A sentence ends at . ! ? (or an ellipsis), optional closing quotes/brackets, then
 # whitespace and something that can start a sentence.
-_BOUNDARY = re.compile(r"(?:[.!?]+|\u2026)[\"'\u2019\u201d)\]]*(?=\s+[\"'\u2018\u201c(\[]?[A-Z0-9\u00c0-\u024f])")
-_BULLET = re.compile(r"^(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219*+\-\u2013\u2014>]|\d{1,3}[.)])\s+")
+_BOUNDARY = re.compile(
+    r"(?:[.!?]+|\u2026)[\"'\u2019\u201d)\]]*"
+    r"(?=\s+[\"'\u2018\u201c(\[]?[A-Z0-9\u00c0-\u024f])"
+)
+_BULLET = re.compile(
+    r"^(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219*+\-\u2013\u2014>]|\d{1,3}[.)])\s+"
+)
 _TRAILING_SPACE = re.compile(r"\s+$")
 
 

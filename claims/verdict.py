@@ -77,12 +77,22 @@ class ScoredSentence:
         return Stance.REFUTES if best == self.refutes else Stance.NEUTRAL
 
 
+RETRACTION_TYPES = frozenset({"Retracted Publication", "Retraction of Publication"})
+
+
 def study_type(publication_types: Sequence[str]) -> str:
-    """Name the strongest study design among PubMed publication types."""
+    """Name the strongest study design among PubMed publication types.
+
+    PubMed puts "Journal Article" on nearly everything, so it is named only when
+    nothing more specific is listed; retraction types are flagged elsewhere.
+    """
     for name, _ in STUDY_WEIGHTS:
         if any(name.lower() in pt.lower() for pt in publication_types):
             return name
-    return "Journal Article"
+    others = [t for t in publication_types if t != "Journal Article" and t not in RETRACTION_TYPES]
+    if others:
+        return others[0]
+    return "Journal Article" if publication_types else "Unknown type"
 
 
 def study_weight(publication_types: Sequence[str]) -> float:

@@ -37,5 +37,8 @@ def resolve_model(name_or_path: str | None) -> str:
     """
     if not name_or_path or name_or_path in {"embedded", EMBEDDED_BASE_NAME, "all-MiniLM-L6-v2"}:
         return str(embedded_base_path())
-    return str(Path(name_or_path).expanduser()) if Path(name_or_path).expanduser().exists() \
+    return (
+        str(Path(name_or_path).expanduser())
+        if Path(name_or_path).expanduser().exists()
         else name_or_path
+    )

@@ -101,8 +101,10 @@ def check_documents(
         if split:
             claims, dropped = extract_claims(doc, max_claims=config.max_claims_per_document)
             notes = (
-                (f"{dropped} further claims were not checked: the limit is "
-                 f"{config.max_claims_per_document} per document (max_claims_per_document).",)
+                (
+                    f"{dropped} further claims were not checked: the limit is "
+                    f"{config.max_claims_per_document} per document (max_claims_per_document).",
+                )
                 if dropped
                 else ()
             )
@@ -245,4 +247,3 @@ def run_claims(
         failures=tuple(failures + more),
         sources=tuple(f"claim:{n}" for n in range(1, len(texts) + 1)),
     )
-

@@ -17,13 +17,18 @@ needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared is not 
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def clean_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """No API key, proxy or hub setting leaks in from the developer's shell; no real cache."""
     import os
 
     for name in list(os.environ):
         if name.startswith(("NCBI_", "HF_", "CLAIMSCAN_")) or name.lower() in {
-            "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "no_proxy",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))

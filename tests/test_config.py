@@ -14,8 +14,11 @@ def test_load_config_defaults() -> None:
 
 
 def test_load_config_precedence_flag_over_env_over_default() -> None:
-    env = {"CLAIMSCAN_EUTILS_URL": "http://127.0.0.1:9/eutils", "NCBI_API_KEY": "k",
-           "NCBI_EMAIL": "a@b.org"}
+    env = {
+        "CLAIMSCAN_EUTILS_URL": "http://127.0.0.1:9/eutils",
+        "NCBI_API_KEY": "k",
+        "NCBI_EMAIL": "a@b.org",
+    }
     assert load_config(env=env).eutils_url == "http://127.0.0.1:9/eutils/"
     c = load_config({"eutils_url": "http://localhost:1/", "email": None}, env=env)
     assert c.eutils_url == "http://localhost:1/" and c.email == "a@b.org" and c.rate_limit == 10.0
@@ -27,16 +30,19 @@ def test_api_key_is_not_in_repr() -> None:
 
 def test_no_cache_env_disables_cache(tmp_path: Path) -> None:
     assert load_config(env={"XDG_CACHE_HOME": str(tmp_path)}).cache_path == (
-        tmp_path / "claimscan" / "eutils.sqlite")
+        tmp_path / "claimscan" / "eutils.sqlite"
+    )
     assert load_config(env={"CLAIMSCAN_NO_CACHE": "1"}).cache_path is None
 
 
 @pytest.mark.parametrize(
     ("overrides", "env", "message"),
-    [({}, {"CLAIMSCAN_TIMEOUT": "soon"}, "CLAIMSCAN_TIMEOUT"),
-     ({"eutils_url": "ftp://x"}, {}, "must start with http"),
-     ({"retmax": 0}, {}, "retmax"),
-     ({"nonsense": 1}, {}, "unknown setting")],
+    [
+        ({}, {"CLAIMSCAN_TIMEOUT": "soon"}, "CLAIMSCAN_TIMEOUT"),
+        ({"eutils_url": "ftp://x"}, {}, "must start with http"),
+        ({"retmax": 0}, {}, "retmax"),
+        ({"nonsense": 1}, {}, "unknown setting"),
+    ],
 )
 def test_load_config_rejects_bad_values(overrides: dict, env: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

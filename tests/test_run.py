@@ -17,13 +17,25 @@ from tests.fakes import fake_models
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 RECORDS = [
-    Record("101", "Exercise therapy for chronic low back pain",
-           ("Exercise therapy reduces pain in adults with chronic low back pain.",
-            "Effects were moderate in size."), publication_types=("Meta-Analysis",)),
-    Record("102", "Fatty infiltration of the multifidus after whiplash",
-           ("Fatty infiltration of the neck muscles appears after whiplash injury.",)),
-    Record("103", "Vitamin C and the common cold",
-           ("Vitamin C supplementation did not prevent colds in the general population.",)),
+    Record(
+        "101",
+        "Exercise therapy for chronic low back pain",
+        (
+            "Exercise therapy reduces pain in adults with chronic low back pain.",
+            "Effects were moderate in size.",
+        ),
+        publication_types=("Meta-Analysis",),
+    ),
+    Record(
+        "102",
+        "Fatty infiltration of the multifidus after whiplash",
+        ("Fatty infiltration of the neck muscles appears after whiplash injury.",),
+    ),
+    Record(
+        "103",
+        "Vitamin C and the common cold",
+        ("Vitamin C supplementation did not prevent colds in the general population.",),
+    ),
 ]
 TEXT = (
     "# Back pain notes\n\n"
@@ -47,8 +59,15 @@ def _run(server: EutilsServer, sources: list[str], stdin: bytes = b""):  # type:
     config = Config(eutils_url=server.base_url, cache_path=None, min_hits=1)
     with build_client(config) as client:
         pubmed = PubMed(client, config, sleep=lambda s: None)
-        return run(sources, config=config, client=client, pubmed=pubmed, models=fake_models(),
-                   now=_now, stdin=io.BytesIO(stdin))
+        return run(
+            sources,
+            config=config,
+            client=client,
+            pubmed=pubmed,
+            models=fake_models(),
+            now=_now,
+            stdin=io.BytesIO(stdin),
+        )
 
 
 def test_run_labels_each_claim_with_evidence(server: EutilsServer) -> None:
@@ -71,7 +90,9 @@ def test_run_keeps_going_after_a_bad_source(server: EutilsServer, tmp_path) -> N
     good.write_text(TEXT)
     report = _run(server, [str(tmp_path / "missing.txt"), str(good)])
     assert len(report.documents) == 1
-    assert [(f.stage, f.subject) for f in report.failures] == [("ingest", str(tmp_path / "missing.txt"))]
+    assert [(f.stage, f.subject) for f in report.failures] == [
+        ("ingest", str(tmp_path / "missing.txt"))
+    ]
     assert "does not exist" in report.failures[0].message
 
 
@@ -81,10 +102,17 @@ def test_run_claims_reports_unavailable_evidence_as_such(server: EutilsServer) -
     config = Config(eutils_url=server.base_url, cache_path=None, max_retries=1)
     with build_client(config) as client:
         pubmed = PubMed(client, config, sleep=lambda s: None)
-        report = run_claims(["Exercise therapy reduces chronic low back pain.", ""],
-                            config=config, pubmed=pubmed, models=fake_models(), now=_now)
+        report = run_claims(
+            ["Exercise therapy reduces chronic low back pain.", ""],
+            config=config,
+            pubmed=pubmed,
+            models=fake_models(),
+            now=_now,
+        )
     verdict = report.documents[0].claims[0].verdict
     assert verdict.evidence_status is EvidenceStatus.UNAVAILABLE
     assert verdict.rationale.startswith("Evidence unavailable")
     assert {f.subject for f in report.failures} == {
-        "claim:2", "Exercise therapy reduces chronic low back pain."}
+        "claim:2",
+        "Exercise therapy reduces chronic low back pain.",
+    }

@@ -26,15 +26,23 @@ def _doc(text: str, headings: tuple[tuple[int, str], ...] = ()) -> Document:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("It heals or it doesn\u2019t. What they rarely hear is this.",
-         ["It heals or it doesn\u2019t.", "What they rarely hear is this."]),
-        ("Dr. Smith et al. reported 3.5 mg doses. Results were clear.",
-         ["Dr. Smith et al. reported 3.5 mg doses.", "Results were clear."]),
-        ("Muscles waste (e.g. the multifidus). Fat follows!",
-         ["Muscles waste (e.g. the multifidus).", "Fat follows!"]),
+        (
+            "It heals or it doesn\u2019t. What they rarely hear is this.",
+            ["It heals or it doesn\u2019t.", "What they rarely hear is this."],
+        ),
+        (
+            "Dr. Smith et al. reported 3.5 mg doses. Results were clear.",
+            ["Dr. Smith et al. reported 3.5 mg doses.", "Results were clear."],
+        ),
+        (
+            "Muscles waste (e.g. the multifidus). Fat follows!",
+            ["Muscles waste (e.g. the multifidus).", "Fat follows!"],
+        ),
         ("\u2022 Hip Arthritis\n\u2022 Hip Bursitis", ["Hip Arthritis", "Hip Bursitis"]),
-        ("J. Elliott showed it. \u201cFat infiltrates early.\u201d Then more.",
-         ["J. Elliott showed it.", "\u201cFat infiltrates early.\u201d", "Then more."]),
+        (
+            "J. Elliott showed it. \u201cFat infiltrates early.\u201d Then more.",
+            ["J. Elliott showed it.", "\u201cFat infiltrates early.\u201d", "Then more."],
+        ),
     ],
 )
 def test_sentence_spans_cut_at_sentence_ends(text: str, expected: list[str]) -> None:

@@ -13,21 +13,29 @@ def _article(pmid: str, types: tuple[str, ...] = ("Journal Article",)) -> Articl
     return Article(pmid, f"Title {pmid}", ("Sentence.",), "J", 2020, types)
 
 
-def _retrieval(status: EvidenceStatus = EvidenceStatus.FOUND, error: str | None = None) -> Retrieval:
+def _retrieval(
+    status: EvidenceStatus = EvidenceStatus.FOUND, error: str | None = None
+) -> Retrieval:
     return Retrieval(CLAIM.id, "exercise AND back pain", ("q1", "q2"), (), status, error=error)
 
 
-def _s(pmid: str, probs: tuple[float, float, float], relevance: float = 0.8,
-       types: tuple[str, ...] = ("Journal Article",)) -> ScoredSentence:
+def _s(
+    pmid: str,
+    probs: tuple[float, float, float],
+    relevance: float = 0.8,
+    types: tuple[str, ...] = ("Journal Article",),
+) -> ScoredSentence:
     return ScoredSentence(_article(pmid, types), f"Evidence from {pmid}.", relevance, *probs)
 
 
 @pytest.mark.parametrize(
     ("types", "name", "weight"),
-    [(("Journal Article", "Meta-Analysis"), "Meta-Analysis", 1.0),
-     (("Randomized Controlled Trial",), "Randomized Controlled Trial", 0.9),
-     (("Case Reports",), "Case Reports", 0.4),
-     (("Journal Article",), "Journal Article", 0.6)],
+    [
+        (("Journal Article", "Meta-Analysis"), "Meta-Analysis", 1.0),
+        (("Randomized Controlled Trial",), "Randomized Controlled Trial", 0.9),
+        (("Case Reports",), "Case Reports", 0.4),
+        (("Journal Article",), "Journal Article", 0.6),
+    ],
 )
 def test_study_type_and_weight(types: tuple[str, ...], name: str, weight: float) -> None:
     assert study_type(types) == name and study_weight(types) == weight
@@ -78,7 +86,6 @@ def test_decide_unavailable_is_not_a_judgement() -> None:
 
 @pytest.mark.parametrize("threshold", [0.5, 0.3])
 def test_decide_promotional_wins_over_evidence(threshold: float) -> None:
-    v = decide(CLAIM, _retrieval(), [_s("1", (0.95, 0.02, 0.03))], 0.6,
-               promo_threshold=threshold)
+    v = decide(CLAIM, _retrieval(), [_s("1", (0.95, 0.02, 0.03))], 0.6, promo_threshold=threshold)
     assert v.label is Label.COMMERCIAL_PROMOTIONAL and v.confidence == 0.6
     assert v.evidence  # the evidence is still shown to the editor

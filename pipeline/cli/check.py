@@ -29,12 +29,20 @@ def _progress(quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     tasks: dict[str, Any] = {}
-    labels = {"ingest": "Reading sources", "retrieve": "Searching PubMed",
-              "classify": "Classifying evidence"}
+    labels = {
+        "ingest": "Reading sources",
+        "retrieve": "Searching PubMed",
+        "classify": "Classifying evidence",
+    }
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(), console=console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     ) as bars:
+
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = bars.add_task(labels.get(stage, stage), total=total or 1)
@@ -61,16 +69,20 @@ def _finish(report: Report, fmt: str, output: str | None, body: str | None = Non
 def _output_options(formats: tuple[str, ...], default: str) -> Callable[[Any], Any]:
     def decorate(fn: Any) -> Any:
         fn = click.option(
-            "--format", "fmt", type=click.Choice(formats), default=default, show_default=True,
+            "--format",
+            "fmt",
+            type=click.Choice(formats),
+            default=default,
+            show_default=True,
             help="Report format.",
         )(fn)
         fn = click.option(
-            "--output", "-o", type=click.Path(dir_okay=False, writable=True),
+            "--output",
+            "-o",
+            type=click.Path(dir_okay=False, writable=True),
             help="Write the report here (atomically) instead of stdout.",
         )(fn)
-        fn = click.option(
-            "--quiet", "-q", is_flag=True, help="No progress bars on stderr."
-        )(fn)
+        fn = click.option("--quiet", "-q", is_flag=True, help="No progress bars on stderr.")(fn)
         return fn
 
     return decorate
@@ -82,7 +94,9 @@ def _output_options(formats: tuple[str, ...], default: str) -> Callable[[Any], A
 @eutils_options
 @model_options
 @handle_errors
-def check(sources: tuple[str, ...], fmt: str, output: str | None, quiet: bool, **flags: Any) -> None:
+def check(
+    sources: tuple[str, ...], fmt: str, output: str | None, quiet: bool, **flags: Any
+) -> None:
     """Check every health claim in pages, feeds, files or stdin against PubMed.
 
     SOURCE is an http(s) URL (page or feed, detected from the response), a local
@@ -128,7 +142,9 @@ def _jsonl(report: Report, texts: list[str]) -> str:
 @cli.command()
 @click.argument("texts", nargs=-1)
 @click.option(
-    "--from-file", "from_file", type=click.File("r", encoding="utf-8"),
+    "--from-file",
+    "from_file",
+    type=click.File("r", encoding="utf-8"),
     help="Read one claim per line from FILE (- for stdin).",
 )
 @_output_options(("terminal", "json", "jsonl", "html", "markdown"), "terminal")
@@ -136,7 +152,11 @@ def _jsonl(report: Report, texts: list[str]) -> str:
 @model_options
 @handle_errors
 def claim(
-    texts: tuple[str, ...], from_file: Any, fmt: str, output: str | None, quiet: bool,
+    texts: tuple[str, ...],
+    from_file: Any,
+    fmt: str,
+    output: str | None,
+    quiet: bool,
     **flags: Any,
 ) -> None:
     """Check sentences as claims, as given (no splitting), with PubMed citations.

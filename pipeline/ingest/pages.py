@@ -22,8 +22,15 @@ _ACCEPT = (
     "text/html,application/xhtml+xml,application/rss+xml,application/atom+xml,"
     "application/xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 )
-_REFUSED_TYPES = ("image/", "audio/", "video/", "application/pdf", "application/zip",
-                  "application/octet-stream", "font/")
+_REFUSED_TYPES = (
+    "image/",
+    "audio/",
+    "video/",
+    "application/pdf",
+    "application/zip",
+    "application/octet-stream",
+    "font/",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +74,7 @@ def fetch(
                 )
             ctype = resp.headers.get("content-type", "")
             if ctype.lower().startswith(_REFUSED_TYPES):
-                raise PageError(
-                    f"{url} is {ctype.split(';')[0]}, not a page or feed", subject=url
-                )
+                raise PageError(f"{url} is {ctype.split(';')[0]}, not a page or feed", subject=url)
             declared = resp.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise PageError(

@@ -80,7 +80,11 @@ def decode(data: bytes, declared: str | None = None) -> str:
     Servers often declare UTF-8 for Latin-1 bodies; a strict UTF-8 attempt catches that
     and falls back instead of filling the text with replacement characters.
     """
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+    for bom, codec in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
         if data.startswith(bom):
             return data[len(bom) :].decode(codec, errors="replace")
     candidates = [c for c in (declared, "utf-8") if c]

@@ -17,7 +17,8 @@ RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
 <item><title>Full item</title><link>https://example.org/1</link><dc:creator>Ann</dc:creator>
 <pubDate>Mon, 08 Jun 2026 20:44:38 +0000</pubDate>
 <description>Short teaser&#8230;</description>
-<content:encoded><![CDATA[<p>Exercise reduces back pain.</p><h2>More</h2><p>Fat follows injury.</p>]]></content:encoded>
+<content:encoded><![CDATA[<p>Exercise reduces back pain.</p><h2>More</h2>
+<p>Fat follows injury.</p>]]></content:encoded>
 </item>
 <item><title>Summary only</title><link>javascript:alert(1)</link>
 <description>Vitamin D helps bones.</description></item>
@@ -43,8 +44,11 @@ def test_parse_feed_never_keeps_non_web_item_links() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"<rss><channel><item><title>x</title", b"<html><body>not a feed</body></html>",
-     b'<?xml version="1.0"?><rss version="2.0"><channel><title>none</title></channel></rss>'],
+    [
+        b"<rss><channel><item><title>x</title",
+        b"<html><body>not a feed</body></html>",
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>none</title></channel></rss>',
+    ],
 )
 def test_parse_feed_errors_name_the_feed(body: bytes) -> None:
     with pytest.raises(FeedError, match="example.org/bad"):
@@ -60,3 +64,16 @@ def test_parse_feed_reads_the_seed_feed() -> None:
     assert doc.author == "Dr. Lamb"
     assert "spinal marbling" in doc.text
     assert any(h == "How the Cycle Begins" for _, h in doc.headings)
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        b'<!DOCTYPE r [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+        b'<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+    ],
+)
+def test_parse_feed_refuses_entity_declarations(doctype: bytes) -> None:
+    body = b'<?xml version="1.0"?>' + doctype + RSS.split(b"?>", 1)[1]
+    with pytest.raises(FeedError, match="declares XML entities"):
+        parse_feed(body, "https://example.org/evil", NOW)

@@ -28,7 +28,9 @@ def _handler(request: httpx.Request) -> httpx.Response:
     routes = {
         "/article": httpx.Response(200, content=ARTICLE, headers={"content-type": "text/html"}),
         "/gone": httpx.Response(410),
-        "/pdf": httpx.Response(200, content=b"%PDF-1.4", headers={"content-type": "application/pdf"}),
+        "/pdf": httpx.Response(
+            200, content=b"%PDF-1.4", headers={"content-type": "application/pdf"}
+        ),
         "/huge": httpx.Response(200, content=b"x" * 5000, headers={"content-type": "text/html"}),
         "/loop": httpx.Response(302, headers={"location": "/loop"}),
         "/feed": httpx.Response(
@@ -58,15 +60,22 @@ def test_extract_page_keeps_article_text_and_headings() -> None:
 
 @pytest.mark.parametrize(
     ("path", "message"),
-    [("/gone", "HTTP 410"), ("/pdf", "application/pdf"), ("/huge", "limit"),
-     ("/loop", "redirects"), ("/missing", "HTTP 404")],
+    [
+        ("/gone", "HTTP 410"),
+        ("/pdf", "application/pdf"),
+        ("/huge", "limit"),
+        ("/loop", "redirects"),
+        ("/missing", "HTTP 404"),
+    ],
 )
 def test_fetch_fails_clearly(client: httpx.Client, path: str, message: str) -> None:
     with pytest.raises(PageError, match=message):
         fetch(client, f"https://example.org{path}", max_bytes=1000)
 
 
-@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://example.org/x", "javascript:alert(1)"]
+)
 def test_load_source_refuses_other_schemes(client: httpx.Client, url: str) -> None:
     with pytest.raises(PageError):
         load_source(url, client=client, config=Config(), now=NOW)
@@ -81,8 +90,13 @@ def test_load_source_detects_feeds_and_pages_from_the_response(client: httpx.Cli
 def test_load_source_reads_stdin_and_files(client: httpx.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import io
 
-    docs = load_source("-", client=client, config=Config(), now=NOW,
-                       stdin=io.BytesIO(b"# Note\n\nExercise reduces back pain."))
+    docs = load_source(
+        "-",
+        client=client,
+        config=Config(),
+        now=NOW,
+        stdin=io.BytesIO(b"# Note\n\nExercise reduces back pain."),
+    )
     assert docs[0].title == "Note" and docs[0].url == "<stdin>"
     with pytest.raises(PageError, match="does not exist"):
         load_source(str(tmp_path / "nope.txt"), client=client, config=Config(), now=NOW)

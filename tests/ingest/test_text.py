@@ -16,7 +16,11 @@ from pipeline.ingest.text import (
 @pytest.mark.parametrize(
     ("data", "ctype", "kind"),
     [
-        (b'<?xml version="1.0"?><rss version="2.0"><channel></channel></rss>', "", ContentKind.FEED),
+        (
+            b'<?xml version="1.0"?><rss version="2.0"><channel></channel></rss>',
+            "",
+            ContentKind.FEED,
+        ),
         (b'\xef\xbb\xbf<feed xmlns="http://www.w3.org/2005/Atom">', "text/html", ContentKind.FEED),
         (b"<!DOCTYPE html><html><body><p>x</p></body></html>", "text/plain", ContentKind.HTML),
         (b"# Title\n\nVitamin D helps bones.", "", ContentKind.TEXT),
@@ -29,8 +33,12 @@ def test_sniff_detects_from_content_first(data: bytes, ctype: str, kind: Content
 
 @pytest.mark.parametrize(
     ("data", "what"),
-    [(b"%PDF-1.7\n...", "PDF"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"   \n ", "empty"),
-     (b"\x00\x01\x02binary", "binary")],
+    [
+        (b"%PDF-1.7\n...", "PDF"),
+        (b"\x89PNG\r\n\x1a\n", "PNG"),
+        (b"   \n ", "empty"),
+        (b"\x00\x01\x02binary", "binary"),
+    ],
 )
 def test_sniff_refuses_binary_and_empty(data: bytes, what: str) -> None:
     with pytest.raises(PageError, match=what):
@@ -68,4 +76,7 @@ def test_html_fragment_to_text_keeps_paragraphs_and_headings() -> None:
 def test_markdown_headings_are_stripped_and_located() -> None:
     text, headings = markdown_headings("# Title\n\nBody text here.\n## Part\nMore.")
     assert text == "Title\n\nBody text here.\n\nPart\n\nMore."
-    assert [(text[o : o + len(h)], h) for o, h in headings] == [("Title", "Title"), ("Part", "Part")]
+    assert [(text[o : o + len(h)], h) for o, h in headings] == [
+        ("Title", "Title"),
+        ("Part", "Part"),
+    ]

@@ -1,0 +1,56 @@
+"""``claimscan render``: re-render a saved JSON report. Reads one file (or stdin), writes one."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline.cli import cli
+from pipeline.cli.options import handle_errors
+from pipeline.errors import ReportError
+
+RENDER_FORMATS = ("terminal", "json", "html", "markdown")
+
+
+@cli.command("render")
+@click.argument(
+    "report_path", metavar="REPORT.json", type=click.Path(dir_okay=False, allow_dash=True)
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(RENDER_FORMATS),
+    default="terminal",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write here (atomically) instead of stdout.",
+)
+@handle_errors
+def render(report_path: str, fmt: str, output: str | None) -> None:
+    """Re-render a saved JSON report without fetching or checking anything again.
+
+    REPORT.json is a file written with --format json, or - for stdin.
+
+    \b
+    Example:
+        claimscan check https://example.org/a.html --format json -o report.json
+        claimscan render report.json --format html -o report.html
+    """
+    from pipeline.report import write_report
+    from pipeline.report.json import load_report
+
+    try:
+        # click.open_file maps "-" to stdin and leaves it open afterwards.
+        with click.open_file(report_path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ReportError(f"cannot read report {report_path}: {exc.strerror or exc}") from exc
+    try:
+        report = load_report(data)
+    except ReportError as exc:
+        raise ReportError(f"{report_path}: {exc}") from exc
+    write_report(report, fmt, output)

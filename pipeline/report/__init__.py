@@ -1,0 +1,192 @@
+"""Render reports and write them out: to a path (atomically) or to stdout.
+
+Every renderer in :data:`RENDERERS` has one signature,
+``(report, out, *, color) -> None``, and writes text to the stream ``out``.
+:func:`write_report` picks one by name and decides where ``out`` goes. The
+renderers' own modules (:mod:`.json`, :mod:`.html`, :mod:`.markdown`,
+:mod:`.terminal`) are pure apart from writing to what they are given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import IO, Protocol
+
+from rich.console import Console
+
+from claims.types import Report
+from pipeline.errors import ReportError
+
+__all__ = ["FORMATS", "RENDERERS", "Renderer", "write_report", "write_text"]
+
+
+class Renderer(Protocol):
+    """Writes one report to a text stream in one format."""
+
+    def __call__(self, report: Report, out: IO[str], *, color: bool) -> None:
+        """Render ``report`` to ``out``; ``color`` asks for ANSI styling (terminal only)."""
+        ...
+
+
+TERMINAL_FILE_WIDTH = 100
+"""Line width for terminal-format output written to a file or pipe."""
+
+
+def _write_terminal(report: Report, out: IO[str], *, color: bool) -> None:
+    from pipeline.report.terminal import render_terminal
+
+    console = Console(
+        file=out,
+        width=TERMINAL_FILE_WIDTH,
+        color_system="truecolor" if color else None,
+        force_terminal=color,
+        # Not a real terminal: no cursor movement, no soft wrapping surprises.
+        force_interactive=False,
+        legacy_windows=False,
+    )
+    render_terminal(report, console)
+
+
+def _write_json(report: Report, out: IO[str], *, color: bool) -> None:
+    from pipeline.report.json import dump_report
+
+    out.write(dump_report(report))
+
+
+def _write_jsonl(report: Report, out: IO[str], *, color: bool) -> None:
+    import json
+
+    from pipeline.report.json import claim_to_dict
+
+    for doc in report.documents:
+        for checked in doc.claims:
+            out.write(json.dumps(claim_to_dict(checked), ensure_ascii=False) + "\n")
+
+
+def _write_html(report: Report, out: IO[str], *, color: bool) -> None:
+    from pipeline.report.html import render_html
+
+    out.write(render_html(report))
+
+
+def _write_markdown(report: Report, out: IO[str], *, color: bool) -> None:
+    from pipeline.report.markdown import render_markdown
+
+    out.write(render_markdown(report))
+
+
+RENDERERS: dict[str, Renderer] = {
+    "terminal": _write_terminal,
+    "json": _write_json,
+    "jsonl": _write_jsonl,
+    "html": _write_html,
+    "markdown": _write_markdown,
+}
+"""Format name to renderer; ``color`` only matters to ``terminal``."""
+
+FORMATS: tuple[str, ...] = tuple(RENDERERS)
+"""Format names, for ``click.Choice``."""
+
+
+def write_report(
+    report: Report,
+    fmt: str,
+    output: str | os.PathLike[str] | None = None,
+    console: Console | None = None,
+) -> None:
+    """Render ``report`` in format ``fmt`` to a file or to stdout.
+
+    A file is written atomically: to a temporary file beside it, flushed and
+    fsynced, then renamed over ``output``, so readers never see half a report
+    and a failed render leaves any old file untouched.
+
+    Args:
+        report: The report to write.
+        fmt: A key of :data:`RENDERERS`.
+        output: Destination path, or None (or ``-``) for stdout.
+        console: For ``terminal`` on stdout, the console to print to (its colour
+            and width settings apply); a fresh ``Console()`` when None. Other
+            formats go to ``console.file`` when given, else ``sys.stdout``.
+
+    Raises:
+        ReportError: ``fmt`` is unknown or the file cannot be written.
+    """
+    try:
+        renderer = RENDERERS[fmt]
+    except KeyError:
+        raise ReportError(
+            f"unknown report format {fmt!r}; choose one of {', '.join(FORMATS)}"
+        ) from None
+    if output is None or str(output) == "-":
+        if fmt == "terminal":
+            from pipeline.report.terminal import render_terminal
+
+            render_terminal(report, console or Console())
+        else:
+            renderer(report, console.file if console else sys.stdout, color=False)
+        return
+    # Render fully before touching the file system, so a rendering bug cannot
+    # leave a temp file behind.
+    buffer = io.StringIO()
+    renderer(report, buffer, color=False)
+    _atomic_write(Path(output), buffer.getvalue())
+
+
+def write_text(text: str, output: str | os.PathLike[str] | None = None) -> None:
+    """Write already-rendered text atomically to ``output``, or to stdout for None or ``-``.
+
+    Raises:
+        ReportError: The file cannot be written.
+    """
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    _atomic_write(Path(output), text)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    directory = path.parent
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise ReportError(f"cannot write report to {path}: {exc.strerror or exc}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp makes the file 0600; give it the mode a plain open() would.
+        os.chmod(tmp, _default_mode(path))
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ReportError(f"cannot write report to {path}: {exc.strerror or exc}") from exc
+    _fsync_directory(directory)
+
+
+def _default_mode(path: Path) -> int:
+    with contextlib.suppress(OSError):
+        return path.stat().st_mode & 0o7777
+    # os.umask can only be read by setting it; restore it at once.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable on POSIX; directories cannot be opened on Windows.
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

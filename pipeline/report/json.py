@@ -1,0 +1,384 @@
+"""Reports as JSON, the contract other tools read: dump and load. Pure.
+
+Schema version 1, top level::
+
+    {"schema_version": 1, "generated_at": ISO-8601, "summary": {...},
+     "sources": [...], "documents": [...], "failures": [...]}
+
+Each document carries its ``text``; each claim's ``start``/``end`` are offsets into
+it (``text == document.text[start:end]``). ``summary`` and each evidence item's
+``url`` are derived and ignored by :func:`load_report`.
+``load_report(dump_report(r)) == r`` for every report.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from claims.types import (
+    SCHEMA_VERSION,
+    CheckedClaim,
+    Claim,
+    Document,
+    DocumentReport,
+    EvidenceItem,
+    EvidenceStatus,
+    Failure,
+    Label,
+    Report,
+    SourceKind,
+    Stance,
+    Verdict,
+)
+from pipeline.errors import ReportError
+
+__all__ = ["claim_to_dict", "dump_report", "load_report", "report_to_dict"]
+
+T = TypeVar("T")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _evidence_to_dict(item: EvidenceItem) -> dict[str, Any]:
+    return {
+        "pmid": item.pmid,
+        "title": item.title,
+        "year": item.year,
+        "journal": item.journal,
+        "publication_types": list(item.publication_types),
+        "sentence": item.sentence,
+        "stance": item.stance.value,
+        "score": item.score,
+        "url": item.url,
+    }
+
+
+def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
+    """Return one checked claim as a JSON-ready dict (also one line of ``--format jsonl``).
+
+    Args:
+        checked: The claim and its verdict.
+
+    Returns:
+        A dict with ``id``, ``text``, ``start``, ``end``, ``context``, ``label``,
+        ``confidence``, ``scores``, ``query``, ``queries_tried``,
+        ``evidence_status``, ``evidence``, ``rationale`` and ``model``.
+    """
+    claim, verdict = checked.claim, checked.verdict
+    return {
+        "id": claim.id,
+        "text": claim.text,
+        "start": claim.start,
+        "end": claim.end,
+        "context": claim.context,
+        "label": verdict.label.value,
+        "confidence": verdict.confidence,
+        "scores": dict(verdict.scores),
+        "query": verdict.query,
+        "queries_tried": list(verdict.queries_tried),
+        "evidence_status": verdict.evidence_status.value,
+        "evidence": [_evidence_to_dict(item) for item in verdict.evidence],
+        "rationale": verdict.rationale,
+        "model": verdict.model,
+    }
+
+
+def _document_to_dict(doc_report: DocumentReport) -> dict[str, Any]:
+    doc = doc_report.document
+    return {
+        "source": {"locator": doc.source, "kind": doc.kind.value},
+        "url": doc.url,
+        "title": doc.title,
+        "author": doc.author,
+        "published": _iso(doc.published),
+        "fetched_at": _iso(doc.fetched_at),
+        "text": doc.text,
+        "commercial_context": doc_report.commercial_context,
+        "notes": list(doc_report.notes),
+        "headings": [{"offset": offset, "text": text} for offset, text in doc.headings],
+        "claims": [claim_to_dict(checked) for checked in doc_report.claims],
+    }
+
+
+def report_to_dict(report: Report) -> dict[str, Any]:
+    """Return the whole report as a JSON-ready dict in the schema above.
+
+    Args:
+        report: The report to convert.
+
+    Returns:
+        A dict of JSON types only (str, int, float, bool, None, list, dict).
+    """
+    counts = report.label_counts()
+    return {
+        "schema_version": report.schema_version,
+        "generated_at": _iso(report.generated_at),
+        "summary": {
+            "documents": len(report.documents),
+            "claims": sum(counts.values()),
+            "failures": len(report.failures),
+            "labels": {label.value: counts[label] for label in Label},
+        },
+        "sources": list(report.sources),
+        "documents": [_document_to_dict(d) for d in report.documents],
+        "failures": [
+            {
+                "stage": f.stage,
+                "subject": f.subject,
+                "error_type": f.error_type,
+                "message": f.message,
+            }
+            for f in report.failures
+        ],
+    }
+
+
+def dump_report(report: Report) -> str:
+    """Serialise a report to JSON text (UTF-8 characters kept, two-space indent).
+
+    Args:
+        report: The report to serialise.
+
+    Returns:
+        The JSON document, ending in a newline.
+
+    Raises:
+        ReportError: A score or confidence is NaN or infinite, which JSON cannot hold.
+    """
+    try:
+        text = json.dumps(report_to_dict(report), ensure_ascii=False, indent=2, allow_nan=False)
+    except ValueError as exc:
+        raise ReportError(
+            f"cannot write the report as JSON: {exc}; a score or confidence is NaN or infinite"
+        ) from exc
+    return text + "\n"
+
+
+class _Reader:
+    """Typed access to one JSON object, with the path of each field for error messages."""
+
+    def __init__(self, obj: object, path: str) -> None:
+        if not isinstance(obj, dict):
+            raise ReportError(f"{path}: expected an object, got {_kind(obj)}")
+        self.obj: dict[str, Any] = obj
+        self.path = path
+
+    def _field(self, key: str) -> tuple[str, Any]:
+        where = f"{self.path}.{key}"
+        if key not in self.obj:
+            raise ReportError(f"{where}: missing")
+        return where, self.obj[key]
+
+    def get_str(self, key: str) -> str:
+        where, value = self._field(key)
+        if not isinstance(value, str):
+            raise ReportError(f"{where}: expected a string, got {_kind(value)}")
+        return value
+
+    def get_opt_str(self, key: str) -> str | None:
+        if self.obj.get(key) is None:
+            return None
+        return self.get_str(key)
+
+    def get_int(self, key: str) -> int:
+        where, value = self._field(key)
+        # bool is an int subclass; true/false is never a valid offset or year.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ReportError(f"{where}: expected an integer, got {_kind(value)}")
+        return value
+
+    def get_opt_int(self, key: str) -> int | None:
+        if self.obj.get(key) is None:
+            return None
+        return self.get_int(key)
+
+    def get_float(self, key: str) -> float:
+        where, value = self._field(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise ReportError(f"{where}: expected a number, got {_kind(value)}")
+        # json.loads accepts NaN, Infinity and 1e999; none is a probability.
+        if not math.isfinite(value):
+            raise ReportError(f"{where}: expected a finite number, got {value}")
+        return float(value)
+
+    def get_bool(self, key: str) -> bool:
+        where, value = self._field(key)
+        if not isinstance(value, bool):
+            raise ReportError(f"{where}: expected true or false, got {_kind(value)}")
+        return value
+
+    def get_datetime(self, key: str) -> datetime:
+        where = f"{self.path}.{key}"
+        value = self.get_str(key)
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ReportError(f"{where}: {value!r} is not an ISO-8601 date-time") from exc
+
+    def get_opt_datetime(self, key: str) -> datetime | None:
+        if self.obj.get(key) is None:
+            return None
+        return self.get_datetime(key)
+
+    def get_list(self, key: str, default: list[Any] | None = None) -> tuple[str, list[Any]]:
+        if default is not None and key not in self.obj:
+            return f"{self.path}.{key}", default
+        where, value = self._field(key)
+        if not isinstance(value, list):
+            raise ReportError(f"{where}: expected a list, got {_kind(value)}")
+        return where, value
+
+    def get_str_list(self, key: str, default: list[Any] | None = None) -> tuple[str, ...]:
+        where, values = self.get_list(key, default)
+        for i, value in enumerate(values):
+            if not isinstance(value, str):
+                raise ReportError(f"{where}[{i}]: expected a string, got {_kind(value)}")
+        return tuple(values)
+
+    def get_object(self, key: str) -> _Reader:
+        where, value = self._field(key)
+        return _Reader(value, where)
+
+    def get_objects(self, key: str, default: list[Any] | None = None) -> list[_Reader]:
+        where, values = self.get_list(key, default)
+        return [_Reader(value, f"{where}[{i}]") for i, value in enumerate(values)]
+
+    def get_enum(self, key: str, parse: Callable[[str], T], allowed: list[str]) -> T:
+        where = f"{self.path}.{key}"
+        value = self.get_str(key)
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise ReportError(f"{where}: {value!r} is not one of {', '.join(allowed)}") from exc
+
+
+def _kind(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), type(value).__name__)
+
+
+def _values(enum_type: type[enum.Enum]) -> list[str]:
+    return [member.value for member in enum_type]
+
+
+def _load_evidence(r: _Reader) -> EvidenceItem:
+    return EvidenceItem(
+        pmid=r.get_str("pmid"),
+        title=r.get_str("title"),
+        year=r.get_opt_int("year"),
+        journal=r.get_str("journal"),
+        publication_types=r.get_str_list("publication_types"),
+        sentence=r.get_str("sentence"),
+        stance=r.get_enum("stance", Stance, _values(Stance)),
+        score=r.get_float("score"),
+    )
+
+
+def _load_claim(r: _Reader, document_url: str, text_length: int) -> CheckedClaim:
+    start, end = r.get_int("start"), r.get_int("end")
+    if not 0 <= start <= end <= text_length:
+        raise ReportError(
+            f"{r.path}: offsets start={start}, end={end} do not fit the document text "
+            f"({text_length} characters)"
+        )
+    scores = r.get_object("scores")
+    claim_id = r.get_str("id")
+    claim = Claim(
+        id=claim_id,
+        text=r.get_str("text"),
+        document_url=document_url,
+        start=start,
+        end=end,
+        context=r.get_str("context"),
+    )
+    verdict = Verdict(
+        claim_id=claim_id,
+        label=r.get_enum("label", Label, _values(Label)),
+        confidence=r.get_float("confidence"),
+        scores={key: scores.get_float(key) for key in scores.obj},
+        rationale=r.get_str("rationale"),
+        query=r.get_str("query"),
+        evidence=tuple(_load_evidence(e) for e in r.get_objects("evidence")),
+        evidence_status=r.get_enum("evidence_status", EvidenceStatus, _values(EvidenceStatus)),
+        model=r.get_str("model"),
+        queries_tried=r.get_str_list("queries_tried"),
+    )
+    return CheckedClaim(claim=claim, verdict=verdict)
+
+
+def _load_document(r: _Reader) -> DocumentReport:
+    source = r.get_object("source")
+    url, text = r.get_str("url"), r.get_str("text")
+    headings = []
+    for h in r.get_objects("headings", default=[]):
+        headings.append((h.get_int("offset"), h.get_str("text")))
+    document = Document(
+        url=url,
+        source=source.get_str("locator"),
+        kind=source.get_enum("kind", SourceKind, _values(SourceKind)),
+        title=r.get_str("title"),
+        text=text,
+        author=r.get_opt_str("author"),
+        published=r.get_opt_datetime("published"),
+        fetched_at=r.get_datetime("fetched_at"),
+        headings=tuple(headings),
+    )
+    return DocumentReport(
+        document=document,
+        claims=tuple(_load_claim(c, url, len(text)) for c in r.get_objects("claims")),
+        commercial_context=r.get_bool("commercial_context"),
+        notes=r.get_str_list("notes", default=[]),
+    )
+
+
+def load_report(text: str | bytes) -> Report:
+    """Parse a report written by :func:`dump_report`.
+
+    Args:
+        text: The JSON document.
+
+    Returns:
+        The report, equal to the one that was dumped.
+
+    Raises:
+        ReportError: The text is not JSON, has another ``schema_version``, or a
+            field is missing or has the wrong type; the message names the field.
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        # json.JSONDecodeError and UnicodeDecodeError (bytes input) are both ValueErrors.
+        raise ReportError(f"not a claimscan report: invalid JSON ({exc})") from exc
+    root = _Reader(data, "report")
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION or isinstance(version, bool):
+        raise ReportError(
+            f"report has schema_version {json.dumps(version)}; this claimscan reads "
+            f"version {SCHEMA_VERSION}. Re-run the check with this version, or use the "
+            "claimscan that wrote the report"
+        )
+    report = Report(
+        generated_at=root.get_datetime("generated_at"),
+        documents=tuple(_load_document(d) for d in root.get_objects("documents")),
+        failures=tuple(
+            Failure(
+                stage=f.get_str("stage"),
+                subject=f.get_str("subject"),
+                error_type=f.get_str("error_type"),
+                message=f.get_str("message"),
+            )
+            for f in root.get_objects("failures")
+        ),
+        schema_version=SCHEMA_VERSION,
+        sources=root.get_str_list("sources", default=[]),
+    )
+    return report

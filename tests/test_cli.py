@@ -1,0 +1,115 @@
+"""End to end: the real CLI, real models, a real local E-utilities server, the user's seeds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import cli
+from tests.conftest import SEED_FEED, SEED_PAGE, SHARED, needs_shared
+from tests.eutils_server import EutilsServer, Record, load_scifact_corpus
+
+EXTRA = [
+    Record(
+        "900001",
+        "Fatty infiltration of the neck extensor muscles after whiplash injury",
+        (
+            "Fatty infiltration of the deep cervical extensor muscles was found in patients with "
+            "chronic whiplash-associated disorders.",
+            "Muscle fat was not seen in those who recovered.",
+        ),
+        publication_types=("Journal Article", "Observational Study"),
+    ),
+    Record(
+        "900002",
+        "Exercise therapy for chronic low back pain",
+        (
+            "Exercise therapy reduces pain and improves function in adults with chronic low back "
+            "pain.",
+        ),
+        publication_types=("Meta-Analysis",),
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EutilsServer]:
+    corpus = SHARED / "data" / "scifact" / "corpus.jsonl"
+    records = load_scifact_corpus(corpus) if corpus.is_file() else []
+    with EutilsServer(records + EXTRA, enforce_rate=True) as s:
+        yield s
+
+
+def _invoke(server: EutilsServer, args: list[str], stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(
+        cli, [*args, "--eutils-url", server.base_url, "--no-cache", "--quiet"], input=stdin
+    )
+
+
+@needs_shared
+@pytest.mark.parametrize("seed", [SEED_FEED, SEED_PAGE], ids=["feed", "page"])
+def test_issue_2_check_seed_produces_labelled_claims_with_evidence(
+    server: EutilsServer, seed
+) -> None:  # type: ignore[no-untyped-def]
+    result = _invoke(server, ["check", str(seed), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["schema_version"] == 1 and report["failures"] == []
+    (doc,) = report["documents"]
+    assert len(doc["claims"]) >= 20
+    labels = {c["label"] for c in doc["claims"]}
+    assert labels <= {"supported", "contested", "commercial-promotional"}
+    for claim in doc["claims"]:
+        assert doc["text"][claim["start"] : claim["end"]] == claim["text"]
+        assert 0.0 <= claim["confidence"] <= 1.0 and claim["rationale"]
+        for ev in claim["evidence"]:
+            assert ev["url"] == f"https://pubmed.ncbi.nlm.nih.gov/{ev['pmid']}/"
+    assert any(c["evidence"] for c in doc["claims"])
+    # NCBI's limit without a key holds across the whole run, by the server's own log.
+    assert server.max_in_window() <= 3
+    assert all(r.params.get("tool") == "claimscan" and r.params.get("email") for r in server.log)
+
+
+@needs_shared
+def test_issue_2_page_seed_flags_promotional_sentence(server: EutilsServer) -> None:
+    result = _invoke(server, ["check", str(SEED_PAGE), "--format", "json"])
+    doc = json.loads(result.stdout)["documents"][0]
+    promo = {c["text"] for c in doc["claims"] if c["label"] == "commercial-promotional"}
+    assert any("superior regenerative solution" in t for t in promo)
+    assert doc["commercial_context"] is True
+
+
+def test_claim_jsonl_keeps_one_line_per_input(server: EutilsServer) -> None:
+    lines = (
+        "Exercise therapy reduces chronic low back pain.\n\nWhiplash causes fatty infiltration.\n"
+    )
+    result = _invoke(server, ["claim", "--from-file", "-", "--format", "jsonl"], stdin=lines)
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(out) == 3
+    assert out[0]["text"] == "Exercise therapy reduces chronic low back pain."
+    assert out[0]["label"] in {"supported", "contested", "commercial-promotional"}
+    assert out[1]["error"] and out[1]["text"] == ""
+    assert "error" not in out[2]
+    assert result.exit_code == 1  # the empty line failed
+
+
+def test_check_reports_a_missing_source_and_exits_1(server: EutilsServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "note.md"
+    good.write_text("Exercise therapy reduces pain in adults with chronic low back pain.\n")
+    result = _invoke(server, ["check", str(tmp_path / "nope.html"), str(good), "--format", "json"])
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert len(report["documents"]) == 1
+    assert report["failures"][0]["subject"] == str(tmp_path / "nope.html")
+    assert "nope.html does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["check"], ["claim"], ["claim", "x", "--from-file", "-"], ["check", "x", "--format", "pdf"]],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert CliRunner().invoke(cli, args).exit_code == 2
