@@ -1,0 +1,127 @@
+"""retrieve(): ladder walking, batched fetches, retractions and failures, end to end
+against the local E-utilities server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from claims.query import build_queries
+from claims.types import Claim, EvidenceStatus
+from pipeline.config import Config
+from pipeline.http import build_client
+from pipeline.pubmed.client import PubMed
+from pipeline.pubmed.limiter import RateLimiter
+from pipeline.retrieve import retrieve
+from tests.eutils_server import EutilsServer, Record, Scripted
+
+MELATONIN = "Melatonin supplements improve sleep quality in shift workers."
+RECORDS = [
+    Record("11", "Melatonin and sleep onset", ("Melatonin shortened sleep latency.",)),
+    Record("12", "Sleep after melatonin in the elderly", ("Melatonin helped sleep.",)),
+    Record("13", "Melatonin for jet lag", ("Sleep improved with melatonin.",)),
+    Record("14", "Melatonin fabricated sleep data", ("Sleep and melatonin.",), retracted=True),
+    Record("21", "Statins and muscle pain", ("Statins caused muscle pain rarely.",)),
+    Record("22", "Muscle symptoms on statins", ("Statins and muscle aches.",)),
+    Record("23", "Statin intolerance", ("Muscle pain led to stopping statins.",)),
+]
+
+
+def claim(text: str, context: str = "") -> Claim:
+    return Claim(Claim.make_id("doc", 0, len(text), text), text, "doc", 0, len(text), context)
+
+
+@pytest.fixture
+def server() -> Iterator[EutilsServer]:
+    with EutilsServer(RECORDS, enforce_rate=False) as server:
+        yield server
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with build_client(Config()) as client:
+        yield client
+
+
+def setup(server: EutilsServer, http: httpx.Client, **settings: object) -> tuple[PubMed, Config]:
+    config = Config(eutils_url=server.base_url, **settings)  # type: ignore[arg-type]
+    pubmed = PubMed(http, config, limiter=RateLimiter(10_000), sleep=lambda s: None)
+    return pubmed, config
+
+
+def test_retrieve_relaxes_until_hits(server, http) -> None:
+    pubmed, config = setup(server, http)
+    assert pubmed.search(MELATONIN).count == 0  # the whole sentence finds nothing
+    c = claim(MELATONIN)
+    result = retrieve([c], pubmed, config)[c.id]
+    assert result.status is EvidenceStatus.FOUND
+    assert result.queries_tried == tuple(build_queries(MELATONIN))
+    assert len(result.queries_tried) == 2
+    assert result.query == result.queries_tried[-1]
+    assert {a.pmid for a in result.articles} == {"11", "12", "13"}
+
+
+def test_retrieve_never_returns_retracted(server, http) -> None:
+    pubmed, config = setup(server, http)
+    c = claim(MELATONIN)
+    result = retrieve([c], pubmed, config)[c.id]
+    assert "14" not in {a.pmid for a in result.articles}
+    assert result.dropped_retracted == ("14",)
+
+
+def test_retrieve_fetches_all_claims_in_one_batch(server, http) -> None:
+    pubmed, config = setup(server, http)
+    claims = [claim(MELATONIN), claim("Statins cause muscle pain."), claim(MELATONIN + " ")]
+    results = retrieve(claims, pubmed, config)
+    assert len(server.requests("efetch.fcgi")) == 1
+    ids = server.requests("efetch.fcgi")[0].params["id"].split(",")
+    assert len(ids) == len(set(ids))
+    assert {a.pmid for a in results[claims[1].id].articles} == {"21", "22", "23"}
+
+
+def test_retrieve_keeps_best_result_below_min_hits(server, http) -> None:
+    pubmed, config = setup(server, http, min_hits=10)
+    c = claim("Statins cause muscle pain.")
+    result = retrieve([c], pubmed, config)[c.id]
+    assert result.status is EvidenceStatus.FOUND
+    assert len(result.articles) == 3
+    assert result.query in result.queries_tried
+
+
+@pytest.mark.parametrize("text", ["Quantum zebras levitate.", "It may be so."])
+def test_retrieve_zero_hits_is_none(server, http, text: str) -> None:
+    pubmed, config = setup(server, http)
+    c = claim(text)
+    result = retrieve([c], pubmed, config)[c.id]
+    assert result.status is EvidenceStatus.NONE
+    assert (result.query, result.articles, result.error) == ("", (), None)
+
+
+def test_retrieve_search_failure_is_unavailable(server, http) -> None:
+    pubmed, config = setup(server, http, max_retries=1)
+    server.script("esearch.fcgi", *[Scripted(503, b"down")] * 2)
+    melatonin, statins = claim(MELATONIN), claim("Statins cause muscle pain.")
+    results = retrieve([melatonin, statins], pubmed, config)
+    assert results[melatonin.id].status is EvidenceStatus.UNAVAILABLE
+    assert "503" in (results[melatonin.id].error or "")
+    assert "esearch for term=" in (results[melatonin.id].error or "")
+    assert results[statins.id].status is EvidenceStatus.FOUND
+
+
+def test_retrieve_fetch_failure_is_unavailable(server, http) -> None:
+    pubmed, config = setup(server, http, max_retries=0)
+    server.script("efetch.fcgi", Scripted(503, b"down"))
+    c = claim(MELATONIN)
+    result = retrieve([c], pubmed, config)[c.id]
+    assert result.status is EvidenceStatus.UNAVAILABLE
+    assert result.error and "efetch" in result.error
+
+
+def test_retrieve_respects_retmax(server, http) -> None:
+    pubmed, config = setup(server, http)
+    c = claim(MELATONIN)
+    result = retrieve([c], pubmed, replace(config, retmax=2))[c.id]
+    assert len(result.articles) <= 2
