@@ -4,9 +4,11 @@
 ClaimscanError
 ├── ConfigError
 ├── IngestError ── FeedError, PageError
-├── PubMedError ── PubMedHTTPError, PubMedParseError, RateLimited
+├── PubMedError ── PubMedHTTPError ── RateLimited
+│                └─ PubMedParseError ── MalformedResponse
 ├── ClassifierError ── ModelLoadError
-└── ReportError
+├── ReportError
+└── ScanLocked
 ```
 
 Every message says what failed (with the URL, path, term or PMID) and what the
@@ -53,6 +55,10 @@ class PubMedParseError(PubMedError):
     """An E-utilities body was not the XML or JSON it should be (truncated, HTML, error body)."""
 
 
+class MalformedResponse(PubMedParseError):
+    """The body is truncated, not XML/JSON, or a transient backend error: worth a retry."""
+
+
 class RateLimited(PubMedHTTPError):
     """E-utilities kept answering 429 after backoff."""
 
@@ -67,3 +73,7 @@ class ModelLoadError(ClassifierError):
 
 class ReportError(ClaimscanError):
     """A report could not be written or a saved report could not be read."""
+
+
+class ScanLocked(ClaimscanError):
+    """Another ``claimscan feed`` run holds the lock on the same state file."""

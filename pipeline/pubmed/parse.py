@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from lxml import etree
 
 from claims.types import Article, SearchResult
-from pipeline.errors import PubMedParseError
+from claims.verdict import RETRACTION_TYPES
+from pipeline.errors import MalformedResponse, PubMedParseError
 
 __all__ = [
     "MalformedResponse",
@@ -33,15 +34,11 @@ __all__ = [
 ]
 
 
-class MalformedResponse(PubMedParseError):
-    """The body is truncated, not XML/JSON, or a transient backend error: retry it."""
-
-
 # Phrases NCBI puts in <ERROR> when its backend, not the request, failed; these answers
 # come with status 200 and succeed on retry (Biopython's Entrez retries them too).
 _TRANSIENT_ERRORS = ("backend", "temporarily", "unable to obtain", "timeout", "try again")
 
-_RETRACTION_TYPES = frozenset({"Retracted Publication", "Retraction of Publication"})
+
 _RETRACTION_REFS = frozenset({"RetractionIn", "RetractionOf"})
 
 
@@ -247,7 +244,7 @@ def _year(article: etree._Element) -> int | None:
 
 
 def _is_retracted(citation: etree._Element, pub_types: tuple[str, ...]) -> bool:
-    if _RETRACTION_TYPES.intersection(pub_types):
+    if RETRACTION_TYPES.intersection(pub_types):
         return True
     return any(
         ref.get("RefType") in _RETRACTION_REFS

@@ -1,0 +1,85 @@
+"""The output directory: ``index.jsonl`` appends and their repair, temp-file cleanup. Disk I/O.
+
+``index.jsonl`` gets one JSON object per line, each fsynced before the state records
+it written. After a crash, :func:`repair_index` appends the lines the state still owes,
+skipping any already present by (``item_id``, ``revision``) and dropping a torn last
+line, so every line appears exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from pipeline.feedscan.state import ScanState
+
+__all__ = ["INDEX_NAME", "append_line", "remove_temp_files", "repair_index"]
+
+INDEX_NAME = "index.jsonl"
+_TEMP_FILE = re.compile(r"^\.[0-9a-f]{20}\.(?:json|html|md)\..+\.tmp$")
+"""Temp files ``write_report`` makes for our reports (``.<id>.<ext>.<random>.tmp``)."""
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line to ``path`` and fsync it (and the directory, for a new file)."""
+    created = not path.exists()
+    data = (line + "\n").encode("utf-8")
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_dir(path.parent)
+
+
+def repair_index(state: ScanState, out_dir: Path) -> None:
+    """Write index lines a killed run recorded but may not have appended."""
+    owed = state.owed_index_lines()
+    if not owed:
+        return
+    index = out_dir / INDEX_NAME
+    present: set[tuple[str, int]] = set()
+    if index.exists():
+        data = index.read_bytes()
+        if data and not data.endswith(b"\n"):
+            # A torn append: only an owed line can be half-written, and it is
+            # rewritten whole below.
+            keep = data.rfind(b"\n") + 1
+            with index.open("r+b") as fh:
+                fh.truncate(keep)
+                fh.flush()
+                os.fsync(fh.fileno())
+            data = data[:keep]
+        for raw in data.splitlines():
+            try:
+                entry = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                present.add((str(entry.get("item_id")), int(entry.get("revision", 0))))
+    for item_id, revision, line in owed:
+        if (item_id, revision) not in present:
+            append_line(index, line)
+        state.index_written(item_id)
+
+
+def remove_temp_files(out_dir: Path) -> None:
+    # Report temp files of a killed run. Safe: the state lock is held, and only names
+    # shaped like our report temp files are touched.
+    for path in out_dir.iterdir():
+        if _TEMP_FILE.match(path.name):
+            path.unlink(missing_ok=True)
