@@ -1,0 +1,123 @@
+"""``claimscan train promo`` and ``claimscan eval promo``: the promotional head's commands.
+
+Reads a labelled JSON-lines file, writes a model directory (train) and prints metrics as a
+rich table on stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pipeline.cli import evaluate, train
+from pipeline.cli.options import build_config, handle_errors
+
+DEFAULT_DATA = Path("data/promo/promo.jsonl")
+
+
+def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("n", "accuracy", "macro_f1", "promo_f1", "ece", "context_accuracy"):
+        value = metrics[key]
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    for cls, name in (("1", "promotional"), ("0", "not promotional")):
+        row = metrics["per_class"][cls]
+        table.add_row(
+            f"{name} P / R / F1 (n={int(row['support'])})",
+            f"{row['precision']:.3f} / {row['recall']:.3f} / {row['f1']:.3f}",
+        )
+    return table
+
+
+@train.command(name="promo")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    help="Labelled sentences (JSON lines: text, label, source, context_promo_page, split).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Model directory to write (default: the configured promo model, env "
+    "CLAIMSCAN_PROMO_MODEL).",
+)
+@click.option("--base-model", metavar="PATH|HUB_ID", help="Encoder (default the embedded MiniLM).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--epochs", type=int, default=300, show_default=True, help="Full-batch steps.")
+@handle_errors
+def train_promo_cmd(
+    data_file: Path, out_dir: Path | None, base_model: str | None, seed: int, epochs: int
+) -> None:
+    """Train the commercial-promotional head and print its validation metrics.
+
+    \b
+    Example:
+        claimscan train promo --data data/promo/promo.jsonl --out pipeline/models/promo
+    """
+    from rich.console import Console
+
+    from pipeline.train.promo import train_promo
+
+    config = build_config(base_model=base_model)
+    target = out_dir or Path(config.promo_model)
+    Console(stderr=True).print(f"training promotional head from {data_file} -> {target}")
+    metrics = train_promo(data_file, target, base_model=config.base_model, seed=seed, epochs=epochs)
+    console = Console()
+    console.print(_metrics_table("train split", metrics["train"]))
+    if metrics["val"] is not None:
+        console.print(_metrics_table("val split", metrics["val"]))
+    console.print(f"temperature {metrics['temperature']:.3f}, threshold {metrics['threshold']}")
+
+
+@evaluate.command(name="promo")
+@click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    help="Labelled sentences (JSON lines).",
+)
+@click.option(
+    "--model",
+    metavar="DIR",
+    help="Promotional head directory (default: env CLAIMSCAN_PROMO_MODEL or the shipped one).",
+)
+@click.option("--base-model", metavar="PATH|HUB_ID", help="Encoder override.")
+@click.option(
+    "--split",
+    type=click.Choice(["val", "all"]),
+    default="val",
+    show_default=True,
+    help="Score the val split only, or every record.",
+)
+@handle_errors
+def eval_promo_cmd(data_file: Path, model: str | None, base_model: str | None, split: str) -> None:
+    """Score the promotional head on labelled sentences: accuracy, macro-F1, P/R/F1, ECE.
+
+    \b
+    Example:
+        claimscan eval promo --data data/promo/promo.jsonl --split val
+    """
+    from rich.console import Console
+
+    from pipeline.promo import load_promo_classifier
+    from pipeline.train.promo import documents_by_source, evaluate_promo, read_records
+
+    config = build_config(promo_model=model, base_model=base_model)
+    classifier = load_promo_classifier(config.promo_model, config.base_model)
+    records = read_records(data_file)
+    documents = documents_by_source(records)
+    chosen = records if split == "all" else [r for r in records if r.split == "val"]
+    metrics = evaluate_promo(classifier, chosen, documents=documents)
+    Console().print(_metrics_table(f"{data_file} ({split})", metrics))

@@ -1,0 +1,228 @@
+"""Tests for the commercial-promotional head, its training and its data file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import ModelLoadError
+from pipeline.promo import (
+    CUE_FEATURES,
+    SENTENCE_FEATURES,
+    commercial_context_from,
+    cue_matrix,
+    document_cues,
+    load_promo_classifier,
+    sentence_cues,
+)
+from pipeline.train.promo import evaluate_promo, read_records, train_promo
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_FILE = REPO / "data" / "promo" / "promo.jsonl"
+SHIPPED = REPO / "pipeline" / "models" / "promo"
+
+PROMO_PAGE = (
+    "Receive a Regenexx® Patient Info Packet by email and learn why it's a superior "
+    "regenerative solution.\n"
+    "Regenexx offers the #1 Stem Cell & Platelet Procedures for arthritis.\n"
+    "We have treated more than 10,000 patients at our clinics.\n"
+    "Request a free Regenexx Info Packet.\n"
+    "Chris Centeno, MD is a specialist in regenerative medicine and Regenexx Founder.\n"
+    "Call us today to book your consultation."
+)
+ABSTRACT = (
+    "Loss of muscle mass is common with aging.\n"
+    "In 230 participants aged 65 and older, back muscle strength was associated with gait "
+    "speed.\n"
+    "Spinal disorders increased the risk of muscle weakness."
+)
+VOCAB = (
+    "[PAD] [UNK] [CLS] [SEP] [MASK] the a of and is to in with for our we you free "
+    "study muscle patients regenerative superior best call today found aging loss mass "
+    "request packet learn more risk receive clinic procedure . , ! ?"
+).split()
+
+
+def _cue(sentence: str, name: str, document: str = "") -> float:
+    doc = document_cues(document or sentence)
+    return sentence_cues(sentence, doc)[SENTENCE_FEATURES.index(name)]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "name", "expected"),
+    [
+        ("Receive a Regenexx® Patient Info Packet.", "s_trademark", 1.0),
+        ("Loss of muscle mass is common with aging.", "s_trademark", 0.0),
+        ("It is a superior regenerative solution.", "s_superiority", 1.0),
+        ("Learn about the #1 Stem Cell Procedures.", "s_superiority", 1.0),
+        ("The study enrolled 230 participants.", "s_superiority", 0.0),
+        ("Request a free Regenexx Info Packet.", "s_call_to_action", 1.0),
+        ("Visit ProstateCancer911.com and call to set up your consultation.",
+         "s_call_to_action", 1.0),
+        ("Researchers measured grip strength.", "s_call_to_action", 0.0),
+        ("We are committed to the highest quality care.", "s_first_person", 1.0),
+        ("Prostate cancer is common in the US.", "s_first_person", 0.0),
+        ("I have spent more than 80,000 hours of research and patient care.",
+         "s_volume_credential", 1.0),
+        ("Fat infiltration begins two weeks after injury.", "s_volume_credential", 0.0),
+    ],
+)  # fmt: skip
+def test_sentence_cues_on_examples(sentence: str, name: str, expected: float) -> None:
+    assert _cue(sentence, name) == expected
+
+
+def test_sentence_cues_brand_mention_uses_document_brands() -> None:
+    assert _cue("Ask about Regenexx procedures.", "s_brand_mention", PROMO_PAGE) == 1.0
+    assert _cue("Ask about these procedures.", "s_brand_mention", PROMO_PAGE) == 0.0
+
+
+@pytest.mark.parametrize(("text", "promotional"), [(PROMO_PAGE, True), (ABSTRACT, False)])
+def test_document_cues_tell_pages_apart(text: str, promotional: bool) -> None:
+    doc = document_cues(text)
+    assert ("Regenexx" in doc.brands) is promotional
+    assert (doc.signals() >= 3) is promotional
+
+
+def test_cue_matrix_shape_and_order() -> None:
+    matrix = cue_matrix(["One sentence.", "Another one."], ABSTRACT)
+    assert matrix.shape == (2, len(CUE_FEATURES))
+    # Document cues are the same for every sentence of a page.
+    assert (matrix[0, len(SENTENCE_FEATURES) :] == matrix[1, len(SENTENCE_FEATURES) :]).all()
+
+
+@pytest.mark.parametrize(
+    ("text", "probs", "expected"),
+    [(PROMO_PAGE, [0.9, 0.8, 0.2], True), (ABSTRACT, [0.1, 0.2, 0.1], False)],
+)
+def test_commercial_context_from_cues(text: str, probs: list[float], expected: bool) -> None:
+    assert commercial_context_from(document_cues(text), probs) is expected
+
+
+@pytest.fixture
+def tiny_base(tmp_path: Path) -> Path:
+    """A random-weight 2-layer BERT (hidden 32) and WordPiece tokenizer saved to disk."""
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    where = tmp_path / "tiny-bert"
+    BertTokenizer(vocab_file=str(vocab)).save_pretrained(where)
+    config = BertConfig(
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
+    )
+    BertModel(config).save_pretrained(where)
+    return where
+
+
+def _write_tiny_data(path: Path) -> Path:
+    rows = [
+        ("Receive a free packet and learn why our clinic is superior.", 1, "p1", True, "train"),
+        ("Call today for the best regenerative procedure.", 1, "p1", True, "train"),
+        ("Our clinic offers the best care.", 1, "p2", True, "train"),
+        ("Request a free packet today!", 1, "p2", True, "train"),
+        ("The study found loss of muscle mass with aging.", 0, "a1", False, "train"),
+        ("Muscle loss is a risk in aging.", 0, "a1", False, "train"),
+        ("Patients with muscle loss were in the study.", 0, "a2", False, "train"),
+        ("The risk of muscle loss is in the study.", 0, "a2", False, "train"),
+        ("Learn more about our superior clinic.", 1, "p3", True, "val"),
+        ("Aging is a risk for muscle loss.", 0, "a3", False, "val"),
+    ]
+    path.write_text(
+        "".join(
+            json.dumps(
+                dict(
+                    zip(("text", "label", "source", "context_promo_page", "split"), r, strict=True)
+                )
+            )
+            + "\n"
+            for r in rows
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_train_promo_tiny_roundtrip(tmp_path: Path, tiny_base: Path) -> None:
+    data = _write_tiny_data(tmp_path / "promo.jsonl")
+    out = tmp_path / "head"
+    metrics = train_promo(data, out, base_model=str(tiny_base), epochs=30)
+    assert {"head.safetensors", "promo.json", "metrics.json"} <= {p.name for p in out.iterdir()}
+    assert sum(p.stat().st_size for p in out.iterdir()) < 64_000
+    assert metrics["temperature"] > 0
+    config = json.loads((out / "promo.json").read_text())
+    assert config["feature_names"] == list(CUE_FEATURES)
+    assert config["base_model"] == str(tiny_base)
+
+    classifier = load_promo_classifier(out)
+    probs = classifier.predict(
+        ["Call today for a free packet.", "Muscle loss is common."], ABSTRACT
+    )
+    assert len(probs) == 2
+    assert all(0.0 <= p <= 1.0 for p in probs)
+    assert classifier.predict([], ABSTRACT) == []
+    assert classifier.commercial_context(PROMO_PAGE, [0.9, 0.9]) is True
+    assert classifier.commercial_context(ABSTRACT, [0.1, 0.2]) is False
+
+    scores = evaluate_promo(classifier, read_records(data))
+    assert scores["n"] == 10
+    assert set(scores["per_class"]) == {"0", "1"}
+    for key in ("accuracy", "macro_f1", "promo_f1", "ece", "context_accuracy"):
+        assert 0.0 <= scores[key] <= 1.0
+
+
+def test_load_promo_classifier_missing_dir_is_actionable(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="claimscan train promo"):
+        load_promo_classifier(tmp_path / "nowhere")
+
+
+def test_load_promo_classifier_rejects_other_features(tmp_path: Path, tiny_base: Path) -> None:
+    out = tmp_path / "head"
+    train_promo(_write_tiny_data(tmp_path / "d.jsonl"), out, base_model=str(tiny_base), epochs=2)
+    config = json.loads((out / "promo.json").read_text())
+    config["feature_names"] = ["something_else"]
+    (out / "promo.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match="retrain"):
+        load_promo_classifier(out)
+
+
+def test_dataset_file_integrity() -> None:
+    lines = DATA_FILE.read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines]
+    assert all(set(r) == {"text", "label", "source", "context_promo_page", "split"} for r in rows)
+    assert {r["label"] for r in rows} == {0, 1}
+    assert {r["split"] for r in rows} == {"train", "val"}
+    assert all(isinstance(r["context_promo_page"], bool) for r in rows)
+    texts = [r["text"] for r in rows]
+    assert len(texts) == len(set(texts)), "duplicate texts"
+    split_of: dict[str, set[str]] = {}
+    for r in rows:
+        split_of.setdefault(r["text"], set()).add(r["split"])
+        split_of.setdefault("source:" + r["source"], set()).add(r["split"])
+    assert all(len(splits) == 1 for splits in split_of.values()), "a text or document in both"
+    counts = Counter(r["label"] for r in rows)
+    assert counts[1] >= 80
+    assert not any(r["source"].startswith("healthfc") for r in rows)
+    assert read_records(DATA_FILE)  # the loader accepts the shipped file
+
+
+@pytest.mark.slow
+def test_shipped_head_scores_real_sentences() -> None:
+    if not (SHIPPED / "promo.json").is_file():
+        pytest.skip("no shipped promotional head")
+    classifier = load_promo_classifier(SHIPPED)
+    promo = (
+        "Receive a Regenexx® Patient Info Packet by email and learn why it's a superior "
+        "regenerative solution."
+    )
+    fact = "The study found that loss of muscle mass is common with aging."
+    probs = classifier.predict([promo, fact], PROMO_PAGE + "\n" + ABSTRACT)
+    assert probs[0] > 0.5
+    assert probs[1] < 0.5
