@@ -59,6 +59,10 @@ class Config:
     """Stance adapter/model directory, hub id, or a ready-made NLI model."""
     promo_model: str = str(DEFAULT_PROMO_MODEL)
     """Commercial-promotional head directory."""
+    search_workers: int = 4
+    """E-utilities searches in flight at once (the rate limit still applies to all)."""
+    batch_claims: int = 24
+    """Claims retrieved per batch; the next batch is fetched while this one is classified."""
     max_page_bytes: int = 10 * 1024 * 1024
     """Larger pages and feeds are refused rather than read."""
     max_claims_per_document: int = 80
@@ -125,7 +129,14 @@ def load_config(
             "check --eutils-url or CLAIMSCAN_EUTILS_URL"
         )
     values["eutils_url"] = url if url.endswith("/") else url + "/"
-    for name in ("retmax", "min_hits", "evidence_per_claim", "max_claims_per_document"):
+    for name in (
+        "retmax",
+        "min_hits",
+        "evidence_per_claim",
+        "max_claims_per_document",
+        "search_workers",
+        "batch_claims",
+    ):
         if name in values and int(values[name]) < 1:
             raise ConfigError(f"{name} must be at least 1, got {values[name]!r}")
     return Config(**values)

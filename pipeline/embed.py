@@ -69,10 +69,13 @@ def load_embedder(name_or_path: str | None = None) -> Embedder:
     """
     from transformers import AutoModel, AutoTokenizer
 
+    from pipeline.classify import quiet_transformers
+
     where = resolve_model(name_or_path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where)
-        model = AutoModel.from_pretrained(where)
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(where)
+            model = AutoModel.from_pretrained(where)
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"cannot load encoder from {where!r}: {exc}; "

@@ -13,6 +13,7 @@ plus a few fetches in all, and retracted papers and retraction notices are dropp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from claims.query import build_queries
@@ -66,7 +67,15 @@ def retrieve(claims: Sequence[Claim], pubmed: PubMed, config: Config) -> dict[st
         PubMed answered but nothing usable came back; UNAVAILABLE, with ``error`` set,
         when E-utilities kept failing for that claim's searches or fetches.
     """
-    searches = {claim.id: _search(claim, pubmed, config) for claim in claims}
+    # Searches run a few at a time: NCBI's latency, not its rate, would otherwise cap
+    # throughput, and the client's shared limiter keeps the rate within NCBI's terms.
+    workers = max(1, min(config.search_workers, len(claims)))
+    if workers == 1:
+        searches = {claim.id: _search(claim, pubmed, config) for claim in claims}
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="esearch") as pool:
+            found = pool.map(lambda c: _search(c, pubmed, config), claims)
+            searches = {claim.id: state for claim, state in zip(claims, found, strict=True)}
 
     # One efetch per FETCH_BATCH distinct PMIDs over all claims; a failing batch only
     # affects the claims whose PMIDs it held.

@@ -7,7 +7,8 @@ for one source or claim becomes a ``Failure`` in the report and the run goes on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -73,6 +74,39 @@ def _noop(stage: str, done: int, total: int) -> None:
     return None
 
 
+def _batches(claims: Sequence[Claim], size: int) -> list[Sequence[Claim]]:
+    # A small first batch gets the first verdicts out quickly; later ones are larger so
+    # that efetch calls (one per batch) stay a small share of the requests.
+    first = max(1, min(4, size))
+    out: list[Sequence[Claim]] = [claims[:first]] if claims else []
+    out.extend(claims[i : i + size] for i in range(first, len(claims), size))
+    return out
+
+
+def _retrieve_ahead(
+    claims: Sequence[Claim], pubmed: PubMed, config: Config, progress: Progress
+) -> Iterator[tuple[Sequence[Claim], dict[str, Retrieval]]]:
+    """Yield (batch, retrievals) in order, retrieving the next batch in the background.
+
+    While the caller classifies one batch on the CPU, the next batch's searches are in
+    flight, so neither NCBI's rate budget nor the CPU sits idle.
+    """
+    batches = _batches(claims, config.batch_claims)
+    if not batches:
+        return
+    done = 0
+    progress("retrieve", 0, len(claims))
+    with ThreadPoolExecutor(1, thread_name_prefix="retrieve") as ahead:
+        pending = ahead.submit(retrieve, batches[0], pubmed, config)
+        for i, batch in enumerate(batches):
+            found = pending.result()
+            if i + 1 < len(batches):
+                pending = ahead.submit(retrieve, batches[i + 1], pubmed, config)
+            done += len(batch)
+            progress("retrieve", done, len(claims))
+            yield batch, found
+
+
 def check_documents(
     documents: Sequence[Document],
     *,
@@ -113,9 +147,19 @@ def check_documents(
         per_doc.append((doc, claims, notes))
 
     all_claims = [c for _, claims, _ in per_doc for c in claims]
-    progress("retrieve", 0, len(all_claims))
-    retrievals: dict[str, Retrieval] = retrieve(all_claims, pubmed, config) if all_claims else {}
-    progress("retrieve", len(all_claims), len(all_claims))
+    retrievals: dict[str, Retrieval] = {}
+    stance: dict[str, list[ScoredSentence]] = {}
+    for batch, found in _retrieve_ahead(all_claims, pubmed, config, progress):
+        retrievals.update(found)
+        candidates = models.selector.select(batch, found)
+        pairs = [(c.text, cand.sentence) for c in batch for cand in candidates[c.id]]
+        probs = iter(models.stance.predict(pairs) if pairs else [])
+        for claim in batch:
+            stance[claim.id] = [
+                ScoredSentence(cand.article, cand.sentence, cand.relevance, *next(probs))
+                for cand in candidates[claim.id]
+            ]
+        progress("classify", len(stance), len(all_claims))
     for claim in all_claims:
         r = retrievals.get(claim.id)
         if r is not None and r.status is EvidenceStatus.UNAVAILABLE:
@@ -123,26 +167,15 @@ def check_documents(
                 Failure("pubmed", claim.text, "PubMedError", r.error or "evidence unavailable")
             )
 
-    candidates = models.selector.select(all_claims, retrievals)
-    pairs = [(c.text, cand.sentence) for c in all_claims for cand in candidates.get(c.id, [])]
-    progress("classify", 0, len(pairs))
-    probs = models.stance.predict(pairs) if pairs else []
-    progress("classify", len(pairs), len(pairs))
-    it = iter(probs)
-
     reports: list[DocumentReport] = []
     for doc, claims, notes in per_doc:
         promo_probs = models.promo.predict([c.text for c in claims], doc.text) if claims else []
         checked: list[CheckedClaim] = []
         for claim, q in zip(claims, promo_probs, strict=True):
-            scored = [
-                ScoredSentence(cand.article, cand.sentence, cand.relevance, *next(it))
-                for cand in candidates.get(claim.id, [])
-            ]
             verdict = decide(
                 claim,
                 retrievals.get(claim.id),
-                scored,
+                stance[claim.id],
                 q,
                 model=models.description,
                 max_evidence=config.evidence_per_claim,

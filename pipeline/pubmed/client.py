@@ -103,6 +103,7 @@ class PubMed:
         self._rng = rng or random.Random()
         self.stats = PubMedStats()
         self._stats_lock = threading.Lock()
+        self._fetched: dict[str, Article] = {}
 
     def search(self, term: str, retmax: int | None = None) -> SearchResult:
         """Run an esearch, PMIDs sorted by relevance.
@@ -153,9 +154,13 @@ class PubMed:
         Raises:
             RateLimited, PubMedHTTPError, PubMedParseError: As for :meth:`search`.
         """
+        # Records already fetched by this client are reused: claims fetched in separate
+        # batches often share PMIDs, and batch-keyed cache entries would not match.
+        wanted = {p.strip() for p in pmids if p.strip()}
+        with self._stats_lock:
+            articles = {p: self._fetched[p] for p in wanted if p in self._fetched}
         # Sorted so the same set of PMIDs always makes the same batches and cache keys.
-        unique = sorted({p.strip() for p in pmids if p.strip()}, key=lambda p: (len(p), p))
-        articles: dict[str, Article] = {}
+        unique = sorted(wanted - articles.keys(), key=lambda p: (len(p), p))
         for batch in _chunks(unique, FETCH_BATCH):
             ids = ",".join(batch)
             params = {"db": "pubmed", "id": ids, "retmode": "xml"}
@@ -169,6 +174,8 @@ class PubMed:
                 post=len(ids) > POST_OVER_CHARS,
             )
             articles.update((article.pmid, article) for article in parsed)
+            with self._stats_lock:
+                self._fetched.update((article.pmid, article) for article in parsed)
         return articles
 
     def _count(self, field: str) -> None:

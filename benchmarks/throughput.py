@@ -1,0 +1,247 @@
+"""Throughput benchmark: end-to-end claims/s against NCBI's rate bound, and cold-start times.
+
+Network I/O on 127.0.0.1 only (the local E-utilities server from ``tests/``, loaded
+with SciFact's corpus as PubMed); reads ``<repo>/../shared``; starts ``claimscan``
+subprocesses for the cold-start and memory figures.
+
+The bound: with an API key NCBI allows 10 requests/s (3 without), so no live pipeline
+can check more than ``rate / requests-per-claim`` claims per second. The benchmark
+prints the pipelined run as a fraction of that bound, beside a naive sequential
+baseline (one claim at a time, one search in flight, no batching) measured in the
+same run.
+
+Run from the repository root::
+
+    python -m benchmarks.throughput               # 200 claims with and without a key
+    python -m benchmarks.throughput -n 60 --baseline 15   # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pipeline.api import models_for
+from pipeline.config import Config, load_config
+from pipeline.http import build_client
+from pipeline.ingest import load_source
+from pipeline.pubmed.client import PubMed
+from pipeline.pubmed.limiter import RateLimiter
+from pipeline.run import Models, check_documents, run_claims
+from tests.eutils_server import EutilsServer, load_scifact_corpus
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SCIFACT = SHARED / "data" / "scifact"
+SEEDS = sorted((SHARED / "seeds").glob("*.txt"))
+
+
+class TimedStance:
+    """Wraps the stance model to count pairs and the seconds spent classifying them."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.name = getattr(inner, "name", "stance")
+        self.pairs = 0
+        self.seconds = 0.0
+
+    def predict(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> list:  # type: ignore[type-arg]
+        start = time.perf_counter()
+        out = self.inner.predict(pairs, batch_size)  # type: ignore[attr-defined]
+        self.seconds += time.perf_counter() - start
+        self.pairs += len(pairs)
+        return out  # type: ignore[no-any-return]
+
+
+def _claims(n: int) -> list[str]:
+    with open(SCIFACT / "claims_train.jsonl", encoding="utf-8") as fh:
+        rows = [json.loads(line)["claim"] for line in fh]
+    return rows[:n]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _scenario(
+    server: EutilsServer,
+    config: Config,
+    models: Models,
+    texts: list[str],
+    *,
+    sequential: bool = False,
+) -> dict[str, float]:
+    stance = TimedStance(models.stance)
+    timed = dataclasses.replace(models, stance=stance)
+    # A private limiter per scenario so one scenario's budget does not leak into the next.
+    limiter = RateLimiter(config.rate_limit)
+    before = len(server.log)
+    start = time.perf_counter()
+    with build_client(config) as client:
+        pubmed = PubMed(client, config, limiter=limiter)
+        if sequential:
+            one = dataclasses.replace(config, search_workers=1, batch_claims=1)
+            for text in texts:
+                run_claims([text], config=one, pubmed=pubmed, models=timed, now=_now)
+        else:
+            run_claims(texts, config=config, pubmed=pubmed, models=timed, now=_now)
+    seconds = time.perf_counter() - start
+    log = server.log[before:]
+    requests = len(log)
+    rate = config.rate_limit
+    per_claim = requests / len(texts)
+    return {
+        "claims": len(texts),
+        "seconds": seconds,
+        "claims/s": len(texts) / seconds,
+        "requests/claim": per_claim,
+        "bound claims/s": rate / per_claim,
+        "fraction of bound": (len(texts) / seconds) / (rate / per_claim),
+        "429s": sum(1 for r in log if r.status == 429),
+        "pairs/s": stance.pairs / stance.seconds if stance.seconds else 0.0,
+    }
+
+
+def _seeds(server: EutilsServer, config: Config, models: Models) -> dict[str, float]:
+    docs = []
+    with build_client(config) as client:
+        for seed in SEEDS:
+            docs.extend(load_source(str(seed), client=client, config=config, now=_now()))
+        before = len(server.log)
+        start = time.perf_counter()
+        pubmed = PubMed(client, config, limiter=RateLimiter(config.rate_limit))
+        reports, _ = check_documents(docs, config=config, pubmed=pubmed, models=models)
+        seconds = time.perf_counter() - start
+    claims = sum(len(r.claims) for r in reports)
+    requests = len(server.log) - before
+    per_claim = requests / claims
+    return {
+        "claims": claims,
+        "seconds": seconds,
+        "claims/s": claims / seconds,
+        "requests/claim": per_claim,
+        "fraction of bound": (claims / seconds) / (config.rate_limit / per_claim),
+    }
+
+
+def _wall(cmd: list[str], env: dict[str, str], repeat: int = 1) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def _peak_rss_article(server: EutilsServer, env: dict[str, str], n_claims: int) -> float:
+    """Peak RSS (MB) of a ``claimscan check`` subprocess on an n-claim article."""
+    text = "\n\n".join(_claims(400)[200 : 200 + n_claims])
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
+        fh.write("# Benchmark article\n\n" + text + "\n")
+        path = fh.name
+    try:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "check",
+                path,
+                "--format",
+                "json",
+                "--quiet",
+                "--no-cache",
+                "--eutils-url",
+                server.base_url,
+            ],
+            env=env,
+            check=False,
+            capture_output=True,
+        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    finally:
+        os.unlink(path)
+    # ru_maxrss of children is the largest child so far (KB on Linux).
+    return max(before, after) / 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-n", type=int, default=200, help="SciFact claims per scenario")
+    parser.add_argument("--baseline", type=int, default=30, help="claims for the naive baseline")
+    parser.add_argument("--stance-model", help="stance model to benchmark (default: shipped)")
+    args = parser.parse_args(argv)
+    if not SCIFACT.is_dir():
+        print(f"needs {SCIFACT}", file=sys.stderr)
+        return 2
+
+    records = load_scifact_corpus(SCIFACT / "corpus.jsonl")
+    base = load_config({"cache_path": None, "stance_model": args.stance_model}, env={})
+    texts = _claims(args.n)
+    with EutilsServer(records, enforce_rate=True) as server:
+        t0 = time.perf_counter()
+        models = models_for(base)
+        load_s = time.perf_counter() - t0
+        print(f"models loaded in {load_s:.1f}s ({models.description})")
+        rows: dict[str, dict[str, float]] = {}
+        for label, key in (("API key (10/s)", "benchmark-key"), ("no key (3/s)", None)):
+            config = dataclasses.replace(base, eutils_url=server.base_url, api_key=key)
+            rows[f"pipelined, {label}"] = _scenario(server, config, models, texts)
+            rows[f"sequential, {label}"] = _scenario(
+                server, config, models, texts[: args.baseline], sequential=True
+            )
+        keyed = dataclasses.replace(base, eutils_url=server.base_url, api_key="benchmark-key")
+        seeds = _seeds(server, keyed, models)
+
+        env = {**os.environ, "CLAIMSCAN_NO_CACHE": "1", "CLAIMSCAN_EUTILS_URL": server.base_url}
+        env.pop("NCBI_API_KEY", None)
+        if args.stance_model:
+            env["CLAIMSCAN_STANCE_MODEL"] = args.stance_model
+        help_s = _wall([sys.executable, "-m", "pipeline", "--help"], env, repeat=3)
+        first_s = _wall(
+            [
+                sys.executable,
+                "-m",
+                "pipeline",
+                "claim",
+                "--format",
+                "json",
+                "--quiet",
+                "Exercise reduces chronic low back pain.",
+            ],
+            env,
+        )
+        rss_mb = _peak_rss_article(server, env, 50)
+
+    cols = ["claims", "claims/s", "requests/claim", "fraction of bound", "429s", "pairs/s"]
+    print(f"\n{'scenario':34}" + "".join(f"{c:>18}" for c in cols))
+    for name, row in rows.items():
+        print(f"{name:34}" + "".join(f"{row.get(c, float('nan')):>18.2f}" for c in cols))
+    for label in ("API key (10/s)", "no key (3/s)"):
+        fast, slow = rows[f"pipelined, {label}"], rows[f"sequential, {label}"]
+        print(f"speed-up over sequential, {label}: {fast['claims/s'] / slow['claims/s']:.2f}x")
+    print(
+        f"seed articles (API key): {seeds['claims']:.0f} claims, {seeds['claims/s']:.2f} claims/s, "
+        f"{seeds['requests/claim']:.2f} requests/claim, "
+        f"{seeds['fraction of bound']:.2f} of the bound"
+    )
+    print(f"`claimscan --help` wall time: {help_s:.2f}s")
+    print(f"first result for one claim (cold process, model load included): {first_s:.2f}s")
+    print(f"peak RSS, 50-claim article (cold process): {rss_mb:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
