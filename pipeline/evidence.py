@@ -1,18 +1,47 @@
-"""Pick the abstract sentences most relevant to each claim, by embedding similarity.
+"""Pick the abstract sentences most relevant to each claim.
 
-Computation only (the embedder is passed in); sentence vectors are cached per PMID
-for the life of the selector, so a PMID cited by several claims is embedded once.
+Two steps: a cheap lexical first cut (BM25-style term overlap with the claim) keeps a
+few sentences per abstract, then sentence-embedding similarity ranks those. Embedding
+every sentence of every abstract costs more CPU than the whole stance model, and the
+first cut rarely drops a sentence the embedder would have ranked high.
+
+Computation only (the embedder is passed in). Sentence vectors are cached by
+(PMID, sentence index) for the life of the selector, so an abstract cited by several
+claims is embedded once.
 """
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from claims.types import Article, Claim, Retrieval
-from pipeline.embed import Embedder
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_STOP = frozenset(
+    "a an and are as at be by can could did do does for from had has have in into is it its "
+    "may might not of on or our that the their them these this those to was were which while "
+    "who will with would than then there also more most such".split()
+)
+
+
+class Encoder(Protocol):
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+def _terms(text: str) -> list[str]:
+    # Crude plural folding is enough to match "muscles" with "muscle".
+    return [
+        t[:-1] if len(t) > 4 and t.endswith("s") and not t.endswith("ss") else t
+        for t in _TOKEN.findall(text.lower())
+        if t not in _STOP and len(t) > 1
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,33 +51,65 @@ class Candidate:
     article: Article
     sentence: str
     relevance: float
+    """Cosine similarity to the claim, -1..1."""
+
+
+def _sentences(article: Article) -> tuple[str, ...]:
+    # The title often states the finding outright, so it competes with the abstract.
+    sentences = (article.title, *article.abstract) if article.title else article.abstract
+    return tuple(s.strip() for s in sentences if len(s.split()) >= 4)
+
+
+def lexical_scores(claim: str, sentences: Sequence[str]) -> list[float]:
+    """BM25-style scores of sentences against a claim (k1=1.2, b=0.75, IDF over the pool)."""
+    query = set(_terms(claim))
+    docs = [_terms(s) for s in sentences]
+    if not query or not docs:
+        return [0.0] * len(sentences)
+    df = Counter(t for d in docs for t in set(d) if t in query)
+    n = len(docs)
+    avg = sum(len(d) for d in docs) / n or 1.0
+    scores = []
+    for d in docs:
+        tf = Counter(d)
+        score = 0.0
+        for t in query & tf.keys():
+            idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+            score += idf * tf[t] * 2.2 / (tf[t] + 1.2 * (0.25 + 0.75 * len(d) / avg))
+        scores.append(score)
+    return scores
 
 
 class EvidenceSelector:
-    """Ranks abstract sentences against claims with a sentence embedder."""
+    """Ranks abstract sentences against claims: lexical first cut, then embeddings."""
 
-    def __init__(self, embedder: Embedder, *, per_claim: int = 8, per_article: int = 2) -> None:
+    def __init__(
+        self,
+        embedder: Encoder,
+        *,
+        per_claim: int = 8,
+        per_article: int = 2,
+        first_cut: int = 3,
+    ) -> None:
+        """Args:
+        embedder: Sentence encoder returning unit vectors.
+        per_claim: Sentences kept per claim.
+        per_article: Sentences kept per abstract, so one paper cannot fill the list.
+        first_cut: Sentences per abstract that reach the embedder.
+        """
         self.embedder = embedder
         self.per_claim = per_claim
         self.per_article = per_article
-        self._vectors: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+        self.first_cut = first_cut
+        self._sentences: dict[str, tuple[str, ...]] = {}
+        self._vectors: dict[tuple[str, int], np.ndarray] = {}
 
-    def _sentences(self, article: Article) -> tuple[str, ...]:
-        # The title often states the finding outright, so it competes with the abstract.
-        sentences = (article.title, *article.abstract) if article.title else article.abstract
-        return tuple(s.strip() for s in sentences if len(s.split()) >= 4)
-
-    def _embed_articles(self, articles: Sequence[Article]) -> None:
-        todo = [a for a in articles if a.pmid not in self._vectors]
-        texts: list[str] = []
-        spans: list[tuple[Article, tuple[str, ...], int]] = []
-        for article in todo:
-            sentences = self._sentences(article)
-            spans.append((article, sentences, len(texts)))
-            texts.extend(sentences)
-        vectors = self.embedder.encode(texts)
-        for article, sentences, lo in spans:
-            self._vectors[article.pmid] = (sentences, vectors[lo : lo + len(sentences)])
+    def _embed(self, keys: set[tuple[str, int]]) -> None:
+        todo = sorted(k for k in keys if k not in self._vectors)
+        if not todo:
+            return
+        vectors = self.embedder.encode([self._sentences[p][i] for p, i in todo])
+        self._vectors.update(zip(todo, vectors, strict=True))
 
     def select(
         self, claims: Sequence[Claim], retrievals: Mapping[str, Retrieval]
@@ -59,20 +120,31 @@ class EvidenceSelector:
             claims: Claims to find evidence for.
             retrievals: Retrieval results keyed by claim id; claims without one get none.
         """
-        articles = {a.pmid: a for r in retrievals.values() for a in r.articles}
-        self._embed_articles(list(articles.values()))
-        claim_vectors = self.embedder.encode([c.text for c in claims])
+        shortlist: dict[str, list[tuple[Article, int]]] = {}
+        for claim in claims:
+            retrieval = retrievals.get(claim.id)
+            picked: list[tuple[Article, int]] = []
+            for article in retrieval.articles if retrieval else ():
+                sentences = self._sentences.setdefault(article.pmid, _sentences(article))
+                scores = lexical_scores(claim.text, sentences)
+                best = sorted(range(len(sentences)), key=lambda i: -scores[i])[: self.first_cut]
+                picked.extend((article, i) for i in best)
+            shortlist[claim.id] = picked
+        self._embed({(a.pmid, i) for picked in shortlist.values() for a, i in picked})
+        claim_vectors = self.embedder.encode([c.text for c in claims]) if claims else []
         out: dict[str, list[Candidate]] = {}
         for claim, vector in zip(claims, claim_vectors, strict=True):
-            retrieval = retrievals.get(claim.id)
-            scored: list[Candidate] = []
-            for article in retrieval.articles if retrieval else ():
-                sentences, vectors = self._vectors[article.pmid]
-                if not sentences:
-                    continue
-                sims = vectors @ vector
-                best = np.argsort(-sims)[: self.per_article]
-                scored.extend(Candidate(article, sentences[i], float(sims[i])) for i in best)
+            by_article: dict[str, list[Candidate]] = {}
+            for article, i in shortlist[claim.id]:
+                sim = float(self._vectors[(article.pmid, i)] @ vector)
+                by_article.setdefault(article.pmid, []).append(
+                    Candidate(article, self._sentences[article.pmid][i], sim)
+                )
+            scored = [
+                c
+                for cands in by_article.values()
+                for c in sorted(cands, key=lambda c: -c.relevance)[: self.per_article]
+            ]
             scored.sort(key=lambda c: c.relevance, reverse=True)
             out[claim.id] = scored[: self.per_claim]
         return out
