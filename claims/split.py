@@ -22,15 +22,20 @@ _ABBREVIATIONS = frozenset(
     """.split()
 )
 # A sentence ends at . ! ? (or an ellipsis), optional closing quotes/brackets, then
-# whitespace and something that can start a sentence.
+# whitespace and something that can start a sentence. A punctuation run is matched
+# only from its first character and possessively: otherwise a line of 20,000 dots is
+# rescanned from every dot, which is quadratic (#7).
 _BOUNDARY = re.compile(
-    r"(?:[.!?]+|\u2026)[\"'\u2019\u201d)\]]*"
+    r"(?:(?<![.!?])[.!?]++|\u2026)[\"'\u2019\u201d)\]]*+"
     r"(?=\s+[\"'\u2018\u201c(\[]?[A-Z0-9\u00c0-\u024f])"
 )
+_LEADING_SPACE = re.compile(r"\s*")
+_LAST_WORD = re.compile(r"(?<![\w'\u2019])([A-Za-z][A-Za-z.]*)$")
+ABBREVIATION_WINDOW = 40
+"""Characters before a period searched for an abbreviation; longer words are not one."""
 _BULLET = re.compile(
     r"^(?:[\u2022\u2023\u25aa\u25cf\u25e6\u2043\u2219*+\-\u2013\u2014>]|\d{1,3}[.)])\s+"
 )
-_TRAILING_SPACE = re.compile(r"\s+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +50,12 @@ class Span:
 
 def _is_abbreviation(text: str, dot: int) -> bool:
     """True when the period at ``dot`` ends an abbreviation or initial, not a sentence."""
-    m = re.search(r"(?<![\w'\u2019])([A-Za-z][A-Za-z.]*)$", text[:dot])
-    if not m:
+    # Only a short window before the period is searched: a search over text[:dot] made
+    # splitting one long line quadratic (#7).
+    lo = max(0, dot - ABBREVIATION_WINDOW)
+    m = _LAST_WORD.search(text, lo, dot)
+    if not m or (m.start() == lo and lo > 0):
+        # No word, or one that runs past the window: too long to be an abbreviation.
         return False
     word = m.group(1).lower().rstrip(".")
     if word in _ABBREVIATIONS:
@@ -71,8 +80,11 @@ def sentence_spans(text: str) -> Iterator[Span]:
                 continue
             if end > start:
                 yield Span(line_start + start, line_start + end, line_start)
-            start = end + (len(line[end:]) - len(line[end:].lstrip()))
-        end = len(_TRAILING_SPACE.sub("", line))
+            # Regex and rstrip rather than slicing line[end:] per sentence, which copied
+            # the rest of the line each time (quadratic on one long line, #7).
+            gap = _LEADING_SPACE.match(line, end)
+            start = gap.end() if gap else end
+        end = len(line.rstrip())
         if end > start:
             yield Span(line_start + start, line_start + end, line_start)
 
@@ -92,12 +104,20 @@ def extract_claims(doc: Document, *, max_claims: int | None = None) -> tuple[lis
     previous = ""
     claims: list[Claim] = []
     dropped = 0
+    line_start = -1
+    line_heading: str | None = None
     for span in sentence_spans(doc.text):
         sentence = doc.text[span.start : span.end]
-        line_end = doc.text.find("\n", span.line_start)
-        line = doc.text[span.line_start : line_end if line_end >= 0 else len(doc.text)]
-        if span.line_start in heading_at or looks_like_heading(line):
-            heading = heading_at.get(span.line_start, line.strip())
+        if span.line_start != line_start:
+            # Once per line, not per sentence: re-slicing a long line for each of its
+            # sentences made splitting quadratic (#7).
+            line_start = span.line_start
+            line_end = doc.text.find("\n", line_start)
+            line = doc.text[line_start : line_end if line_end >= 0 else len(doc.text)]
+            is_heading = line_start in heading_at or looks_like_heading(line)
+            line_heading = heading_at.get(line_start, line.strip()) if is_heading else None
+        if line_heading is not None:
+            heading = line_heading
             previous = ""
             continue
         if is_checkworthy(sentence):
