@@ -19,7 +19,10 @@ from pipeline.ingest.feeds import parse_feed
 from pipeline.ingest.pages import extract_page, fetch
 from pipeline.ingest.text import ContentKind, decode, markdown_headings, sniff
 
-__all__ = ["document_from_bytes", "document_from_text", "load_source"]
+__all__ = ["DOWNLOAD_TIMEOUTS", "document_from_bytes", "document_from_text", "load_source"]
+
+DOWNLOAD_TIMEOUTS = 3
+"""A whole page or feed download may take this many ``Config.timeout`` periods."""
 
 
 def _title_from_text(text: str, fallback: str) -> str:
@@ -91,7 +94,7 @@ def load_source(
     Args:
         locator: What the user typed.
         client: Used for URLs only.
-        config: Supplies the size cap.
+        config: Supplies the size cap and the download time limit.
         now: Recorded as the fetch time.
         stdin: Read when ``locator`` is ``-``.
 
@@ -100,7 +103,13 @@ def load_source(
             message names the source and the reason.
     """
     if locator.lower().startswith(("http://", "https://")):
-        fetched = fetch(client, locator, max_bytes=config.max_page_bytes, now=now)
+        fetched = fetch(
+            client,
+            locator,
+            max_bytes=config.max_page_bytes,
+            now=now,
+            max_seconds=config.timeout * DOWNLOAD_TIMEOUTS,
+        )
         docs = document_from_bytes(
             fetched.content,
             fetched.url,

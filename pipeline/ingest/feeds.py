@@ -20,6 +20,18 @@ from pipeline.ingest.text import clean_text, html_fragment_to_text
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+# feedparser's "bozo" warnings that say nothing about whether the XML is readable.
+_HARMLESS_BOZO = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
+def _declares_entities(data: bytes) -> bool:
+    """True when the body contains an ``<!ENTITY`` declaration, in any byte encoding.
+
+    The whole body is searched: comments before the DOCTYPE can push a declaration past
+    any prefix. Dropping NUL bytes also finds it in UTF-16 and UTF-32 bodies, which
+    feedparser decodes and expat then expands (#7).
+    """
+    return bool(_ENTITY_DECL.search(data) or _ENTITY_DECL.search(data.replace(b"\x00", b"")))
 
 
 def _entry_body(entry: Any) -> tuple[str, tuple[tuple[int, str], ...]]:
@@ -38,10 +50,20 @@ def _entry_body(entry: Any) -> tuple[str, tuple[tuple[int, str], ...]]:
 
 
 def _published(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    parsed = entry.get("published_parsed")
+    # "in" first: a bare .get("updated_parsed") on an item whose published date did not
+    # parse falls back to published_parsed with a DeprecationWarning (feedparser #310),
+    # which strict warning filters turn into a crash (#7).
+    if not parsed and "updated_parsed" in entry:
+        parsed = entry.get("updated_parsed")
     if not parsed:
         return None
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        # feedparser turns dates such as "0000-00-00" into year -1 or 0, which datetime
+        # refuses; an unusable date is no reason to lose the item (#7).
+        return None
 
 
 def parse_feed(
@@ -64,7 +86,7 @@ def parse_feed(
     """
     # Entity declarations are how billion-laughs and XXE payloads arrive; no real feed
     # needs them, so refuse the feed rather than trust each parser's expansion limits.
-    if _ENTITY_DECL.search(data[:65536]):
+    if _declares_entities(data):
         raise FeedError(
             f"{url} declares XML entities in a DOCTYPE; refused as unsafe (possible entity "
             "expansion or external-entity attack)",
@@ -78,8 +100,10 @@ def parse_feed(
     )
     entries = parsed.get("entries") or []
     if not entries:
-        if parsed.get("bozo"):
-            reason = parsed.get("bozo_exception")
+        reason = parsed.get("bozo_exception")
+        # A well-formed feed with no items is "empty", not "unreadable", even when
+        # feedparser flags a missing Content-Type or a charset it had to correct (#7).
+        if parsed.get("bozo") and not isinstance(reason, _HARMLESS_BOZO):
             raise FeedError(
                 f"{url} is not a readable feed ({reason}); check that the URL points at RSS/Atom",
                 subject=url,

@@ -7,6 +7,7 @@ on bytes, so it is tested on files.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -50,7 +51,12 @@ class Fetched:
 
 
 def fetch(
-    client: httpx.Client, url: str, *, max_bytes: int, now: datetime | None = None
+    client: httpx.Client,
+    url: str,
+    *,
+    max_bytes: int,
+    now: datetime | None = None,
+    max_seconds: float | None = None,
 ) -> Fetched:
     """GET a URL, refusing non-http(s) schemes, error statuses, binary types and huge bodies.
 
@@ -59,6 +65,9 @@ def fetch(
         url: An http(s) URL.
         max_bytes: Bodies larger than this are abandoned mid-download.
         now: Fetch time to record; defaults to the current UTC time.
+        max_seconds: Abandon the download once it has taken this long in all. The
+            client's timeouts apply to each read, so without this a server that sends
+            one byte just inside the read timeout keeps us forever (#7).
 
     Raises:
         PageError: With the URL and the reason: bad scheme, HTTP status, timeout,
@@ -66,6 +75,7 @@ def fetch(
     """
     if not url.lower().startswith(("http://", "https://")):
         raise PageError(f"{url}: only http:// and https:// URLs can be fetched", subject=url)
+    deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     try:
         with client.stream("GET", url, headers={"Accept": _ACCEPT}) as resp:
             if resp.status_code >= 400:
@@ -91,6 +101,12 @@ def fetch(
                         subject=url,
                     )
                 chunks.append(chunk)
+                if deadline is not None and time.monotonic() > deadline:
+                    raise PageError(
+                        f"{url} took more than {max_seconds:g}s to download (server too "
+                        "slow); try again later",
+                        subject=url,
+                    )
             final_url = str(resp.url)
     except httpx.TooManyRedirects as exc:
         raise PageError(f"{url} redirects too many times (a loop?)", subject=url) from exc

@@ -41,6 +41,15 @@ _HEADING_TAGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 _SKIP_TAGS = frozenset("script style noscript template iframe svg nav form button".split())
 # C0/C1 control characters except tab and newline; they can carry terminal escapes.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Whole ANSI/VT escape sequences (CSI, OSC up to BEL/ST, two-byte escapes), removed
+# before the lone controls so no fragment such as "[31m" or "]0;title" stays in the
+# text that claims, queries and reports are made from (#7). OSC is bounded so an
+# unterminated one cannot swallow the rest of the document.
+_ESCAPE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b\]|\x9d)[^\x07\x1b\x9c]{0,512}(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[@-Z\\-_]"
+)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _MD_HEADING = re.compile(r"\s{0,3}#{1,6}\s+(.*)")
 
@@ -62,7 +71,11 @@ def sniff(data: bytes, content_type: str = "") -> ContentKind:
     for magic, what in _BINARY_SIGNATURES:
         if head.startswith(magic):
             raise PageError(f"the content is {what}, not text, HTML or a feed")
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # UTF-16 (BOM first): look for the markers in the decoded text, or a UTF-16 feed
+        # would pass for plain text with its markup as the "article" (#7).
+        head = decode(head).encode("utf-8", "replace")
+    elif b"\x00" in head:
         raise PageError("the content is binary, not text, HTML or a feed")
     lowered = head[:2048].lower()
     if re.search(rb"<(rss|feed|rdf:rdf)[\s>]", lowered):
@@ -100,7 +113,7 @@ def decode(data: bytes, declared: str | None = None) -> str:
 def clean_text(text: str) -> str:
     """Normalise text for splitting: NFC, no control characters, tidy spaces and blank lines."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", _ESCAPE.sub("", text))
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     out: list[str] = []
     for line in lines:

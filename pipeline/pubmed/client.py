@@ -13,12 +13,21 @@ Every request
   with the term or PMIDs in the message and never the API key.
 
 This package is the only place that catches ``httpx.HTTPError`` for E-utilities.
+
+The API key travels in the query string (or the form body of a POST), and httpx logs
+every request URL at INFO. Rather than move the key out of the URL (NCBI documents it as
+a URL parameter, and POSTing every request would change what NCBI and proxies see),
+importing this module installs :class:`RedactApiKey` on the ``httpx`` logger, so any handler, at any
+level, sees ``api_key=***`` (#7). Error messages are scrubbed here too, including those
+whose text comes from NCBI's answer, which can echo the key back.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,7 +43,7 @@ from pipeline.pubmed.cache import EFETCH_TTL, ResponseCache
 from pipeline.pubmed.limiter import RateLimiter, shared_limiter
 from pipeline.pubmed.parse import MalformedResponse, parse_efetch, parse_esearch
 
-__all__ = ["FETCH_BATCH", "PubMed", "PubMedStats", "open_pubmed"]
+__all__ = ["FETCH_BATCH", "PubMed", "PubMedStats", "RedactApiKey", "open_pubmed"]
 
 T = TypeVar("T")
 
@@ -47,6 +56,28 @@ BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 RETRY_AFTER_CAP = 60.0
 """Longest ``Retry-After`` honoured, so a bogus header cannot stall a run for hours."""
+
+_API_KEY_PARAM = re.compile(r"(api_key=)[^&\s\"'>]+", re.IGNORECASE)
+
+
+class RedactApiKey(logging.Filter):
+    """Rewrite log records so an ``api_key=...`` URL parameter reads ``api_key=***``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the formatted message in place; never drops a record."""
+        message = record.getMessage()
+        if "api_key=" in message.lower():
+            record.msg, record.args = _API_KEY_PARAM.sub(r"\1***", message), None
+        return True
+
+
+def _install_log_redaction() -> None:
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactApiKey) for f in logger.filters):
+        logger.addFilter(RedactApiKey())
+
+
+_install_log_redaction()
 
 
 @dataclass(slots=True)
@@ -186,6 +217,14 @@ class PubMed:
         key = self.config.api_key
         return text.replace(key, "***") if key else text
 
+    def _safe_cause(self, exc: BaseException) -> BaseException:
+        # Chained causes are printed in tracebacks and read by callers (str(e.__cause__)),
+        # so one whose message holds the key is replaced by a scrubbed stand-in.
+        key = self.config.api_key
+        if key and key in str(exc):
+            return PubMedError(f"{type(exc).__name__}: {self._scrub(str(exc))}")
+        return exc
+
     def _call(
         self,
         endpoint: str,
@@ -236,7 +275,7 @@ class PubMed:
                 problem = f"timed out after {self.config.timeout:g}s"
                 continue
             except httpx.RequestError as exc:
-                last_status, cause = None, exc
+                last_status, cause = None, self._safe_cause(exc)
                 detail = self._scrub(str(exc))
                 problem = f"failed to connect or read ({type(exc).__name__}: {detail})"
                 continue
@@ -260,11 +299,18 @@ class PubMed:
             try:
                 result = parse(response.content)
             except MalformedResponse as exc:
-                last_status, cause, problem = status, exc, self._scrub(str(exc))
+                last_status, cause, problem = status, self._safe_cause(exc), self._scrub(str(exc))
                 continue
-            if self.cache is not None:
-                self.cache.put(endpoint, params, response.content, ttl)
-            return result
+            except PubMedParseError as exc:
+                refused = self._scrub(str(exc))
+            else:
+                if self.cache is not None:
+                    self.cache.put(endpoint, params, response.content, ttl)
+                return result
+            # An <ERROR> answer's text is NCBI's, and NCBI echoes the key in some of them.
+            # Raised outside the handler so the unscrubbed original is not even kept as
+            # __context__ (#7).
+            raise PubMedParseError(refused)
 
         raise self._give_up(what, retries, last_status, problem) from cause
 

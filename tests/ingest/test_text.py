@@ -60,7 +60,8 @@ def test_decode_falls_back_sensibly(data: bytes, declared: str | None, text: str
 
 
 def test_clean_text_strips_control_sequences_and_extra_blank_lines() -> None:
-    assert clean_text("a\x1b[31m red\r\n\n\n\nb\u00a0 c") == "a[31m red\n\nb c"
+    # Whole escape sequences go, not just ESC: no "[31m" fragment is left (#7).
+    assert clean_text("a\x1b[31m red\r\n\n\n\nb\u00a0 c") == "a red\n\nb c"
 
 
 def test_html_fragment_to_text_keeps_paragraphs_and_headings() -> None:
