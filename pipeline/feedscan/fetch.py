@@ -5,9 +5,9 @@ An unchanged feed must cost one ``304 Not Modified``, so requests carry the
 are capped at ``Config.max_page_bytes``, as pages are. Local files have no validators;
 the sha256 of their bytes stands in for an ETag.
 
-This module catches ``httpx.HTTPError`` because it is an ingest adapter (see
-``pipeline/ingest/pages.py``); everything it raises is a :class:`~pipeline.errors.FeedError`
-naming the feed.
+The HTTP work (size cap, total-time cap, scheme and status checks) is
+:func:`pipeline.ingest.pages.fetch`'s; everything raised here is a
+:class:`~pipeline.errors.FeedError` naming the feed.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from pipeline.errors import FeedError
+from pipeline.errors import FeedError, PageError
+from pipeline.ingest.pages import fetch
 
 __all__ = ["FeedFetch", "fetch_feed", "is_web_url", "read_feed_file"]
 
@@ -59,6 +60,7 @@ def fetch_feed(
     etag: str | None,
     last_modified: str | None,
     max_bytes: int,
+    max_seconds: float | None = None,
 ) -> FeedFetch:
     """GET a feed, conditionally when validators from the last fetch are known.
 
@@ -68,6 +70,7 @@ def fetch_feed(
         etag: Saved ``ETag``, sent as ``If-None-Match``.
         last_modified: Saved ``Last-Modified``, sent as ``If-Modified-Since``.
         max_bytes: Larger bodies are abandoned mid-download.
+        max_seconds: Abandon a download that takes longer than this in all.
 
     Returns:
         The fetch; on 304 the saved validators are carried over when the server
@@ -84,40 +87,13 @@ def fetch_feed(
     if last_modified:
         headers["If-Modified-Since"] = last_modified
     try:
-        with client.stream("GET", url, headers=headers) as resp:
-            new_etag = resp.headers.get("etag") or None
-            new_modified = resp.headers.get("last-modified") or None
-            if resp.status_code == 304:
-                return FeedFetch(304, b"", "", new_etag or etag, new_modified or last_modified)
-            if resp.status_code >= 300:
-                raise FeedError(
-                    f"{url} returned HTTP {resp.status_code}; it will be retried next run",
-                    subject=url,
-                )
-            declared = resp.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FeedError(
-                    f"{url} is {int(declared):,} bytes, over the {max_bytes:,}-byte limit",
-                    subject=url,
-                )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in resp.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FeedError(
-                        f"{url} is larger than the {max_bytes:,}-byte limit; not read",
-                        subject=url,
-                    )
-                chunks.append(chunk)
-            content_type = resp.headers.get("content-type", "")
-    except httpx.TooManyRedirects as exc:
-        raise FeedError(f"{url} redirects too many times (a loop?)", subject=url) from exc
-    except httpx.TimeoutException as exc:
-        raise FeedError(f"{url} timed out; it will be retried next run", subject=url) from exc
-    except httpx.HTTPError as exc:
-        raise FeedError(f"{url} could not be fetched: {exc}", subject=url) from exc
-    return FeedFetch(200, b"".join(chunks), content_type, new_etag, new_modified)
+        got = fetch(client, url, max_bytes=max_bytes, max_seconds=max_seconds, headers=headers)
+    except PageError as exc:
+        raise FeedError(f"{exc}; it will be retried next run", subject=url) from exc
+    if got.status == 304:
+        # Servers may omit validators on a 304; the saved ones still apply.
+        return FeedFetch(304, b"", "", got.etag or etag, got.last_modified or last_modified)
+    return FeedFetch(200, got.content, got.content_type, got.etag, got.last_modified)
 
 
 def read_feed_file(path: str, *, etag: str | None, max_bytes: int) -> FeedFetch:

@@ -35,6 +35,7 @@ from pipeline.feedscan.fetch import fetch_feed, is_web_url, read_feed_file
 from pipeline.feedscan.items import feed_items
 from pipeline.feedscan.output import INDEX_NAME, append_line, remove_temp_files, repair_index
 from pipeline.feedscan.state import PendingItem, ScanState
+from pipeline.ingest import DOWNLOAD_TIMEOUTS
 from pipeline.pubmed.client import PubMed
 from pipeline.report import write_report
 from pipeline.run import Models, check_documents
@@ -197,6 +198,7 @@ def _fetch_and_record(
                 etag=etag,
                 last_modified=last_modified,
                 max_bytes=config.max_page_bytes,
+                max_seconds=config.timeout * DOWNLOAD_TIMEOUTS,
             )
         else:
             fetched = read_feed_file(feed, etag=etag, max_bytes=config.max_page_bytes)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -43,6 +44,10 @@ class Fetched:
     content: bytes
     content_type: str
     fetched_at: datetime
+    status: int = 200
+    """200, or 304 when conditional request headers still matched (``content`` is empty)."""
+    etag: str | None = None
+    last_modified: str | None = None
 
     @property
     def charset(self) -> str | None:
@@ -57,6 +62,7 @@ def fetch(
     max_bytes: int,
     now: datetime | None = None,
     max_seconds: float | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Fetched:
     """GET a URL, refusing non-http(s) schemes, error statuses, binary types and huge bodies.
 
@@ -68,6 +74,7 @@ def fetch(
         max_seconds: Abandon the download once it has taken this long in all. The
             client's timeouts apply to each read, so without this a server that sends
             one byte just inside the read timeout keeps us forever (#7).
+        headers: Extra request headers, e.g. ``If-None-Match`` for a conditional GET.
 
     Raises:
         PageError: With the URL and the reason: bad scheme, HTTP status, timeout,
@@ -77,8 +84,13 @@ def fetch(
         raise PageError(f"{url}: only http:// and https:// URLs can be fetched", subject=url)
     deadline = time.monotonic() + max_seconds if max_seconds is not None else None
     try:
-        with client.stream("GET", url, headers={"Accept": _ACCEPT}) as resp:
-            if resp.status_code >= 400:
+        with client.stream("GET", url, headers={"Accept": _ACCEPT, **(headers or {})}) as resp:
+            etag = resp.headers.get("etag") or None
+            last_modified = resp.headers.get("last-modified") or None
+            if resp.status_code == 304:
+                when = now or datetime.now(UTC)
+                return Fetched(str(resp.url), b"", "", when, 304, etag, last_modified)
+            if resp.status_code >= 300:
                 raise PageError(
                     f"{url} returned HTTP {resp.status_code}; check the address", subject=url
                 )
@@ -114,7 +126,8 @@ def fetch(
         raise PageError(f"{url} timed out; try again later", subject=url) from exc
     except httpx.HTTPError as exc:
         raise PageError(f"{url} could not be fetched: {exc}", subject=url) from exc
-    return Fetched(final_url, b"".join(chunks), ctype, now or datetime.now(UTC))
+    when = now or datetime.now(UTC)
+    return Fetched(final_url, b"".join(chunks), ctype, when, resp.status_code, etag, last_modified)
 
 
 def _parse_date(value: str | None) -> datetime | None:
