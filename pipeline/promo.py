@@ -47,7 +47,11 @@ DOCUMENT_FEATURES: tuple[str, ...] = (
     "d_call_to_action_rate",
     "d_author_bio",
 )
-CUE_FEATURES: tuple[str, ...] = SENTENCE_FEATURES + DOCUMENT_FEATURES
+# The head sees sentence cues only. Page cues are shared by every sentence of a page,
+# so a head given them learns which training pages were promotional rather than which
+# sentences promote (val promotional F1 fell from about 0.6 to 0.4 with them); they
+# drive the page-level commercial-context flag instead.
+CUE_FEATURES: tuple[str, ...] = SENTENCE_FEATURES
 
 _TRADEMARK = re.compile(r"[®™℠]|\((?:R|TM)\)")
 _SUPERIORITY = re.compile(
@@ -217,8 +221,7 @@ def sentence_cues(sentence: str, doc: DocumentCues) -> list[float]:
 def cue_matrix(sentences: Sequence[str], document_text: str) -> np.ndarray:
     """Return the hand-made cues of each sentence, shape (len(sentences), len(CUE_FEATURES))."""
     doc = document_cues(document_text)
-    dvec = doc.vector()
-    rows = [sentence_cues(s, doc) + dvec for s in sentences]
+    rows = [sentence_cues(s, doc) for s in sentences]
     return np.asarray(rows, dtype=np.float32).reshape(len(sentences), len(CUE_FEATURES))
 
 
