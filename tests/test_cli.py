@@ -36,6 +36,12 @@ EXTRA = [
 
 
 @pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    # Shared by the module's runs: a seed checked twice costs its E-utilities requests once.
+    return str(tmp_path_factory.mktemp("eutils") / "cache.sqlite")
+
+
+@pytest.fixture(scope="module")
 def server() -> Iterator[EutilsServer]:
     corpus = SHARED / "data" / "scifact" / "corpus.jsonl"
     records = load_scifact_corpus(corpus) if corpus.is_file() else []
@@ -43,18 +49,19 @@ def server() -> Iterator[EutilsServer]:
         yield s
 
 
-def _invoke(server: EutilsServer, args: list[str], stdin: str | None = None):  # type: ignore[no-untyped-def]
+def _invoke(server: EutilsServer, args: list[str], stdin: str | None = None, cache: str = ""):  # type: ignore[no-untyped-def]
+    where = ["--cache", cache] if cache else ["--no-cache"]
     return CliRunner().invoke(
-        cli, [*args, "--eutils-url", server.base_url, "--no-cache", "--quiet"], input=stdin
+        cli, [*args, "--eutils-url", server.base_url, *where, "--quiet"], input=stdin
     )
 
 
 @needs_shared
 @pytest.mark.parametrize("seed", [SEED_FEED, SEED_PAGE], ids=["feed", "page"])
 def test_issue_2_check_seed_produces_labelled_claims_with_evidence(
-    server: EutilsServer, seed
+    server: EutilsServer, cache: str, seed
 ) -> None:  # type: ignore[no-untyped-def]
-    result = _invoke(server, ["check", str(seed), "--format", "json"])
+    result = _invoke(server, ["check", str(seed), "--format", "json"], cache=cache)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["schema_version"] == 1 and report["failures"] == []
@@ -74,8 +81,11 @@ def test_issue_2_check_seed_produces_labelled_claims_with_evidence(
 
 
 @needs_shared
-def test_issue_2_page_seed_flags_promotional_sentence(server: EutilsServer) -> None:
-    result = _invoke(server, ["check", str(SEED_PAGE), "--format", "json"])
+def test_issue_2_page_seed_flags_promotional_sentence(server: EutilsServer, cache: str) -> None:
+    _invoke(server, ["check", str(SEED_PAGE), "--format", "json"], cache=cache)
+    before = len(server.log)
+    result = _invoke(server, ["check", str(SEED_PAGE), "--format", "json"], cache=cache)
+    assert len(server.log) == before  # a rerun is answered from the cache alone
     doc = json.loads(result.stdout)["documents"][0]
     promo = {c["text"] for c in doc["claims"] if c["label"] == "commercial-promotional"}
     assert any("superior regenerative solution" in t for t in promo)

@@ -59,9 +59,9 @@ def _finish(report: Report, fmt: str, output: str | None, body: str | None = Non
         write_report(report, fmt, output)
     else:
         write_text(body, output)
-    err = Console(stderr=True, highlight=False)
     for failure in report.failures:
-        err.print(f"claimscan: {failure.subject}: {failure.message}", markup=False, style="red")
+        # One unwrapped line per failure, so scripts and log readers can grep them.
+        click.echo(f"claimscan: {failure.subject}: {failure.message}", err=True)
     if report.failures:
         sys.exit(1)
 
