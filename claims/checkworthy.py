@@ -12,6 +12,7 @@ import re
 
 MIN_WORDS = 6
 MAX_WORDS = 120
+BYLINE_MAX_WORDS = 12
 
 _HEALTH = re.compile(
     r"\b(?:"
@@ -41,10 +42,10 @@ _PROMO_CUE = re.compile(
     r"\bwe (?:offer|provide|treat|specialize|specialise|deliver)\b|\bguarantee",
     re.IGNORECASE,
 )
+# "By" counts only before a capitalised name: "By approximately three months, ..." is a claim.
 _BYLINE = re.compile(
-    r"^(?:by|posted|written|published|updated|reviewed|photo|image|source|credit|"
-    r"filed under|tags?|categor(?:y|ies))\b[ :]",
-    re.IGNORECASE,
+    r"^(?:[Bb]y:? +[A-Z]|(?i:posted|written|published|updated|reviewed|photo|image|source|"
+    r"credit|filed under|tags?|categor(?:y|ies))\b[ :])"
 )
 _BOILERPLATE = re.compile(
     r"informational purposes|not intended (?:to|as)|disclaimer|"
@@ -98,7 +99,8 @@ def is_checkworthy(sentence: str) -> bool:
         return False
     if not re.search(r"[.!\u2026][\"'\u2019\u201d)]*$", text) and len(words) < 12:
         return False
-    if _BYLINE.match(text) or _BOILERPLATE.search(text) or _DISCOURSE.match(text):
+    byline = _BYLINE.match(text) and len(words) <= BYLINE_MAX_WORDS
+    if byline or _BOILERPLATE.search(text) or _DISCOURSE.match(text):
         return False
     promo = bool(_PROMO_CUE.search(text))
     if _CALL_TO_ACTION.match(text):

@@ -185,7 +185,8 @@ def decide(
     ranked = sorted(
         scored, key=lambda s: (_weight(s) * max(s.supports, s.refutes), s.relevance), reverse=True
     )
-    evidence = tuple(_item(s) for s in ranked[:max_evidence])
+    # Sentences too far from the claim to weigh in are not shown as its evidence either.
+    evidence = tuple(_item(s) for s in ranked if _weight(s) > 0)[:max_evidence]
     supporters = [s for s in ranked if s.stance is Stance.SUPPORTS and _weight(s) > 0]
     refuters = [s for s in ranked if s.stance is Stance.REFUTES and _weight(s) > 0]
 
@@ -224,11 +225,17 @@ def decide(
             )
         elif refuters:
             rationale = f"Contested: contradicted by {_cite(refuters[0])}."
-        else:
+        elif evidence:
             n = len({s.article.pmid for s in scored})
             rationale = (
                 f"Contested: no adequate evidence. {n} abstract(s) were retrieved but none "
                 "clearly supports or contradicts the claim."
+            )
+        else:
+            n = len({s.article.pmid for s in scored})
+            rationale = (
+                f"Contested: no adequate evidence. {n} abstract(s) were retrieved but none "
+                "is about what the claim says; treat it as unverified."
             )
     return Verdict(
         claim_id=claim.id,

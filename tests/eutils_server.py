@@ -487,7 +487,9 @@ class EutilsServer:
         seed: int = 0,
         delay: float = 0.0,
         truncate_rate: float = 0.0,
+        port: int = 0,
     ) -> None:
+        self.port = port
         self.index = SearchIndex(
             r if isinstance(r, Record) else Record.from_mapping(r) for r in records
         )
@@ -506,9 +508,9 @@ class EutilsServer:
     # -- lifecycle
 
     def start(self) -> EutilsServer:
-        """Bind to 127.0.0.1 on a free port and serve in a daemon thread."""
+        """Bind to 127.0.0.1 (on a free port unless one was given) and serve in a daemon thread."""
         handler = type("Handler", (_Handler,), {"app": self})
-        httpd = _QuietServer(("127.0.0.1", 0), handler)
+        httpd = _QuietServer(("127.0.0.1", self.port), handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -713,3 +715,30 @@ class _Handler(BaseHTTPRequestHandler):
         params = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
         params.update(parse_qs(form, keep_blank_values=True))
         self._serve("POST", params)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Serve a SciFact-format corpus as E-utilities until interrupted (for trying claimscan).
+
+    Example::
+
+        python -m tests.eutils_server ../shared/data/scifact/corpus.jsonl --port 8765 &
+        CLAIMSCAN_EUTILS_URL=http://127.0.0.1:8765/ claimscan check article.html
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve a corpus as E-utilities on 127.0.0.1.")
+    parser.add_argument("corpus", type=Path, help="corpus.jsonl (doc_id, title, abstract)")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    with EutilsServer(load_scifact_corpus(args.corpus), port=args.port) as server:
+        print(f"serving {args.corpus} at {server.base_url}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -123,3 +123,11 @@ def test_claim_from_text_covers_whole_text() -> None:
     c = claim_from_text("Vitamin D prevents colds in children.", "claim:1")
     assert (c.start, c.end) == (0, len(c.text))
     assert c.id == Claim.make_id("claim:1", 0, len(c.text), c.text)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["By approximately three months post-injury, the affected muscles have developed scarring."],
+)
+def test_issue_2_long_sentence_starting_with_by_is_not_a_byline(sentence: str) -> None:
+    assert is_checkworthy(sentence)

@@ -89,3 +89,8 @@ def test_decide_promotional_wins_over_evidence(threshold: float) -> None:
     v = decide(CLAIM, _retrieval(), [_s("1", (0.95, 0.02, 0.03))], 0.6, promo_threshold=threshold)
     assert v.label is Label.COMMERCIAL_PROMOTIONAL and v.confidence == 0.6
     assert v.evidence  # the evidence is still shown to the editor
+
+
+def test_decide_hides_off_topic_sentences_and_says_none_is_about_the_claim() -> None:
+    v = decide(CLAIM, _retrieval(), [_s("9", (0.2, 0.2, 0.6), relevance=0.1)], 0.0)
+    assert v.evidence == () and "none is about what the claim says" in v.rationale

@@ -158,6 +158,10 @@ def _evidence(item: EvidenceItem) -> RenderableType:
     return Padding(Group(head, title, stance), (0, 0, 0, 2), expand=False)
 
 
+QUERY_CHARS = 160
+"""Longest PubMed term shown in full in the terminal."""
+
+
 def _claim(checked: CheckedClaim, mark: str, placed: bool) -> RenderableType:
     claim, verdict = checked.claim, checked.verdict
     head = Text()
@@ -170,7 +174,9 @@ def _claim(checked: CheckedClaim, mark: str, placed: bool) -> RenderableType:
         parts.append(Text("Why: ", style="bold").append(_src(verdict.rationale)))
     query = Text("Query: ", style="bold")
     if verdict.query:
-        query.append(one_line(verdict.query))
+        # Relaxed PubMed terms run to hundreds of characters; the JSON keeps them whole.
+        term = one_line(verdict.query)
+        query.append(term if len(term) <= QUERY_CHARS else term[: QUERY_CHARS - 1] + "…")
     else:
         query.append("none", style="dim")
     query.append(f"  (evidence {verdict.evidence_status.value})", style="dim")
