@@ -237,6 +237,9 @@ def decide(
                 f"Contested: no adequate evidence. {n} abstract(s) were retrieved but none "
                 "is about what the claim says; treat it as unverified."
             )
+    if retrieval and retrieval.dropped_retracted:
+        pmids = ", ".join(retrieval.dropped_retracted[:3])
+        rationale += f" Retracted papers were left out of the evidence (PMID {pmids})."
     return Verdict(
         claim_id=claim.id,
         label=label,

@@ -94,3 +94,9 @@ def test_decide_promotional_wins_over_evidence(threshold: float) -> None:
 def test_decide_hides_off_topic_sentences_and_says_none_is_about_the_claim() -> None:
     v = decide(CLAIM, _retrieval(), [_s("9", (0.2, 0.2, 0.6), relevance=0.1)], 0.0)
     assert v.evidence == () and "none is about what the claim says" in v.rationale
+
+
+def test_decide_says_when_retracted_papers_were_left_out() -> None:
+    r = Retrieval(CLAIM.id, "q", ("q",), (), EvidenceStatus.NONE, dropped_retracted=("77",))
+    v = decide(CLAIM, r, [], 0.0)
+    assert "Retracted papers were left out of the evidence (PMID 77)" in v.rationale
