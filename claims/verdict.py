@@ -112,7 +112,8 @@ def _weight(s: ScoredSentence) -> float:
 
 def _cite(s: ScoredSentence) -> str:
     year = f", {s.article.year}" if s.article.year else ""
-    sentence = s.sentence if len(s.sentence) <= 160 else s.sentence[:157].rstrip() + "…"
+    sentence = s.sentence.rstrip(" .")
+    sentence = sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "…"
     return f"PMID {s.article.pmid} ({study_type(s.article.publication_types)}{year}): “{sentence}”"
 
 
