@@ -147,6 +147,8 @@ class Retrieval:
     dropped_retracted: tuple[str, ...] = ()
     """PMIDs left out because they are retracted or retraction notices."""
     error: str | None = None
+    query_translation: str | None = None
+    """How PubMed read ``query`` (esearch's QueryTranslation), when it said."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +185,8 @@ class Verdict:
     evidence_status: EvidenceStatus
     model: str = ""
     queries_tried: tuple[str, ...] = ()
+    query_translation: str | None = None
+    """How PubMed read ``query`` (esearch's QueryTranslation), when it said."""
 
 
 @dataclass(frozen=True, slots=True)

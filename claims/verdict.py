@@ -252,4 +252,5 @@ def decide(
         evidence_status=status,
         model=model,
         queries_tried=retrieval.queries_tried if retrieval else (),
+        query_translation=retrieval.query_translation if retrieval else None,
     )

@@ -30,6 +30,7 @@ class _Search:
     tried: list[str] = field(default_factory=list)
     used: str = ""
     used_count: int = 0
+    translation: str | None = None
     pmids: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -48,8 +49,9 @@ def _search(claim: Claim, pubmed: PubMed, config: Config) -> _Search:
                 state.pmids.append(pmid)
         if result.count > state.used_count:
             state.used, state.used_count = term, result.count
+            state.translation = result.translation
         if result.count >= config.min_hits:
-            state.used = term
+            state.used, state.translation = term, result.translation
             break
     return state
 
@@ -108,6 +110,7 @@ def retrieve(claims: Sequence[Claim], pubmed: PubMed, config: Config) -> dict[st
             claim_id=claim.id,
             query=state.used,
             queries_tried=tuple(state.tried),
+            query_translation=state.translation,
             articles=tuple(kept),
             status=status,
             dropped_retracted=dropped,

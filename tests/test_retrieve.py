@@ -101,7 +101,8 @@ def test_retrieve_zero_hits_is_none(server, http, text: str) -> None:
 
 
 def test_retrieve_search_failure_is_unavailable(server, http) -> None:
-    pubmed, config = setup(server, http, max_retries=1)
+    # One search at a time, so the scripted failures meet the first claim's search.
+    pubmed, config = setup(server, http, max_retries=1, search_workers=1)
     server.script("esearch.fcgi", *[Scripted(503, b"down")] * 2)
     melatonin, statins = claim(MELATONIN), claim("Statins cause muscle pain.")
     results = retrieve([melatonin, statins], pubmed, config)
@@ -125,3 +126,11 @@ def test_retrieve_respects_retmax(server, http) -> None:
     c = claim(MELATONIN)
     result = retrieve([c], pubmed, replace(config, retmax=2))[c.id]
     assert len(result.articles) <= 2
+
+
+def test_retrieve_records_how_pubmed_read_the_query(server, http) -> None:
+    pubmed, config = setup(server, http)
+    c = claim(MELATONIN)
+    result = retrieve([c], pubmed, config)[c.id]
+    assert result.query_translation  # the server answers QueryTranslation like NCBI
+    assert "melatonin" in result.query_translation.lower()

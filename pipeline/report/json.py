@@ -83,6 +83,7 @@ def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
         "scores": dict(verdict.scores),
         "query": verdict.query,
         "queries_tried": list(verdict.queries_tried),
+        "query_translation": verdict.query_translation,
         "evidence_status": verdict.evidence_status.value,
         "evidence": [_evidence_to_dict(item) for item in verdict.evidence],
         "rationale": verdict.rationale,
@@ -311,6 +312,7 @@ def _load_claim(r: _Reader, document_url: str, text_length: int) -> CheckedClaim
         evidence_status=r.get_enum("evidence_status", EvidenceStatus, _values(EvidenceStatus)),
         model=r.get_str("model"),
         queries_tried=r.get_str_list("queries_tried"),
+        query_translation=r.get_opt_str("query_translation"),
     )
     return CheckedClaim(claim=claim, verdict=verdict)
 

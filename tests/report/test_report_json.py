@@ -17,7 +17,7 @@ DOCUMENT_FIELDS = {
 }  # fmt: skip
 CLAIM_FIELDS = {
     "id", "text", "start", "end", "context", "label", "confidence", "scores", "query",
-    "queries_tried", "evidence_status", "evidence", "rationale", "model",
+    "queries_tried", "query_translation", "evidence_status", "evidence", "rationale", "model",
 }  # fmt: skip
 EVIDENCE_FIELDS = {
     "pmid", "title", "year", "journal", "publication_types", "sentence", "stance", "score", "url",
