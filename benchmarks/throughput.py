@@ -182,13 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=200, help="SciFact claims per scenario")
     parser.add_argument("--baseline", type=int, default=30, help="claims for the naive baseline")
     parser.add_argument("--stance-model", help="stance model to benchmark (default: shipped)")
+    parser.add_argument("--quantize", action="store_true", help="dynamic int8 encoders")
     args = parser.parse_args(argv)
     if not SCIFACT.is_dir():
         print(f"needs {SCIFACT}", file=sys.stderr)
         return 2
 
     records = load_scifact_corpus(SCIFACT / "corpus.jsonl")
-    base = load_config({"cache_path": None, "stance_model": args.stance_model}, env={})
+    base = load_config(
+        {"cache_path": None, "stance_model": args.stance_model, "quantize": args.quantize or None},
+        env={},
+    )
     texts = _claims(args.n)
     with EutilsServer(records, enforce_rate=True) as server:
         t0 = time.perf_counter()
@@ -209,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("NCBI_API_KEY", None)
         if args.stance_model:
             env["CLAIMSCAN_STANCE_MODEL"] = args.stance_model
+        if args.quantize:
+            env["CLAIMSCAN_QUANTIZE"] = "1"
         help_s = _wall([sys.executable, "-m", "pipeline", "--help"], env, repeat=3)
         first_s = _wall(
             [

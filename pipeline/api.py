@@ -11,18 +11,44 @@ import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from claims.types import Report
 from pipeline.config import Config, load_config
 from pipeline.run import Models, Progress, _noop, run, run_claims
 
+T = TypeVar("T", bound=Any)
+
+
+def _quantized(holder: T) -> T:
+    """Return a copy of a model holder whose Linear layers run in dynamic int8."""
+    import copy
+
+    import torch
+
+    clone = copy.copy(holder)
+    clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined]
+        holder.model, {torch.nn.Linear}, dtype=torch.qint8
+    )
+    return clone
+
 
 @lru_cache(maxsize=4)
 def load_models(
-    stance_model: str, promo_model: str, base_model: str | None, per_claim: int = 8
+    stance_model: str,
+    promo_model: str,
+    base_model: str | None,
+    per_claim: int = 8,
+    quantize: bool = False,
 ) -> Models:
     """Load the stance, promotional and embedding models once per process.
+
+    Args:
+        stance_model: Stance adapter directory, model directory or hub id.
+        promo_model: Promotional head directory.
+        base_model: Encoder; None means the embedded all-MiniLM-L6-v2.
+        per_claim: Evidence sentences classified per claim.
+        quantize: Run the encoders' Linear layers in dynamic int8 (faster on CPU).
 
     Raises:
         ModelLoadError: A model directory or hub id cannot be loaded.
@@ -35,6 +61,12 @@ def load_models(
     embedder = load_embedder(base_model)
     stance = load_stance_classifier(stance_model, base_model)
     promo = load_promo_classifier(promo_model, base_model)
+    if quantize:
+        fast = _quantized(embedder)
+        if promo.embedder is embedder:
+            # The promotional head reads the same encoder as evidence selection.
+            promo.embedder = fast
+        embedder, stance = fast, _quantized(stance)
     return Models(
         stance=stance,
         promo=promo,
@@ -45,7 +77,13 @@ def load_models(
 
 def models_for(config: Config) -> Models:
     """Return the (cached) models a config names."""
-    return load_models(config.stance_model, config.promo_model, config.base_model)
+    return load_models(
+        config.stance_model,
+        config.promo_model,
+        config.base_model,
+        config.evidence_candidates,
+        config.quantize,
+    )
 
 
 def _utcnow() -> datetime:

@@ -53,6 +53,10 @@ class Config:
     """Relax the query until at least this many hits come back."""
     evidence_per_claim: int = 5
     """Evidence sentences shown per claim."""
+    evidence_candidates: int = 8
+    """Abstract sentences the stance model reads per claim (the CPU cost per claim)."""
+    quantize: bool = False
+    """Run the encoders in dynamic int8 on CPU (env CLAIMSCAN_QUANTIZE=1)."""
     base_model: str | None = None
     """Encoder weights (hub id or path); None uses the embedded all-MiniLM-L6-v2."""
     stance_model: str = str(DEFAULT_STANCE_MODEL)
@@ -114,6 +118,8 @@ def load_config(
             values[name] = kind(raw)
         except ValueError as exc:
             raise ConfigError(f"{var}={raw!r} is not a valid {kind.__name__}") from exc
+    if env.get("CLAIMSCAN_QUANTIZE", "").lower() in {"1", "true", "yes"}:
+        values["quantize"] = True
     if env.get("CLAIMSCAN_NO_CACHE"):
         values["cache_path"] = None
     known = {f.name for f in dataclasses.fields(Config)}
