@@ -291,6 +291,10 @@ Validation pairs:
 - Seed {recipe.seed}; up to {recipe.epochs:g} epochs ({result["planned_steps"]} steps);
   {result["steps"]} steps run ({result["epochs_run"]:.2f} epochs){
         ", learning-rate decay fitted to the time limit" if result["time_limited"] else ""
+    }{
+        ""
+        if result["last_step_selected"]
+        else f"; weights from step {result['selected_step']}, the best validation macro-F1"
     }
 - AdamW, lr {recipe.lr:g}, weight decay {recipe.weight_decay:g}, linear warmup
   {recipe.warmup_ratio:.0%} then linear decay; batch {recipe.batch_size}; max length
@@ -497,9 +501,17 @@ def train_stance(
             },
         )
 
-    def log_validation(when: str) -> None:
-        probs = [_softmax(r, 1.0) for r in _predict_logits(model, val_enc, pad_id, 64)]
-        m = stance_metrics([p.label for p in val_pairs], probs)
+    best_path = checkpoint_dir / "best.pt"
+    best: dict[str, Any] = {"macro_f1": -1.0, "step": -1}
+    if resume and step and best_path.exists():
+        saved = torch.load(best_path, weights_only=False)
+        if saved["recipe"] == asdict(recipe):
+            best = {"macro_f1": saved["macro_f1"], "step": saved["step"]}
+
+    def validate(when: str) -> list[list[float]]:
+        """Log validation metrics; keep the weights aside when they are the best so far."""
+        logits = _predict_logits(model, val_enc, pad_id, 64)
+        m = stance_metrics([p.label for p in val_pairs], [_softmax(r, 1.0) for r in logits])
         log.info(
             "%s: val accuracy %.3f macro-F1 %.3f supports-vs-refutes F1 %.3f",
             when,
@@ -507,6 +519,19 @@ def train_stance(
             m["macro_f1"],
             m["support_refute_macro_f1"],
         )
+        # Ties go to the later weights.
+        if m["macro_f1"] >= best["macro_f1"]:
+            best.update(macro_f1=m["macro_f1"], step=step)
+            _save_checkpoint(
+                best_path,
+                {
+                    "recipe": asdict(recipe),
+                    "trainable": _trainable_state(model),
+                    "step": step,
+                    "macro_f1": m["macro_f1"],
+                },
+            )
+        return logits
 
     # Warmup then linear decay over "progress": the larger of the share of steps done
     # and the share of the time budget spent. With a time limit that binds, the decay
@@ -556,18 +581,29 @@ def train_stance(
             if step % checkpoint_every == 0:
                 checkpoint()
             if eval_every and step % eval_every == 0:
-                log_validation(f"step {step}")
+                validate(f"step {step}")
             if step >= planned:
                 break
         else:
             checkpoint()
-            log_validation(f"epoch {epoch + 1} done")
+            validate(f"epoch {epoch + 1} done")
     if time_limited:
         log.info("time limit of %g min reached at step %d/%d", max_minutes, step, planned)
     checkpoint()
     train_seconds = spent()
 
-    val_logits = _predict_logits(model, val_enc, pad_id, 64)
+    val_logits = validate(f"final, step {step}")
+    last_selected = best["step"] == step
+    if not last_selected:
+        # A LoRA run at a high learning rate can collapse to constant output late
+        # (our lr 1e-3 run did after 150 steps); ship the best weights seen instead.
+        log.warning(
+            "restoring step %d (val macro-F1 %.3f), better than the last step",
+            best["step"],
+            best["macro_f1"],
+        )
+        model.load_state_dict(torch.load(best_path, weights_only=False)["trainable"], strict=False)
+        val_logits = _predict_logits(model, val_enc, pad_id, 64)
     temperature = fit_temperature(val_logits, val_y)
     gold = [p.label for p in val_pairs]
     raw = stance_metrics(gold, [_softmax(r, 1.0) for r in val_logits])
@@ -577,6 +613,8 @@ def train_stance(
         "planned_steps": planned,
         "epochs_run": step / steps_per_epoch,
         "time_limited": time_limited,
+        "selected_step": best["step"],
+        "last_step_selected": last_selected,
         "train_seconds": train_seconds,
         "pairs_per_second": seen / max(1e-9, time.monotonic() - started) if seen else 0.0,
         "threads": threads,
@@ -612,6 +650,8 @@ def train_stance(
             adapter_config = json.loads(config_path.read_text(encoding="utf-8"))
             adapter_config["base_model_name_or_path"] = recipe.base_model
             config_path.write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
+            # peft drops a boilerplate hub README beside the weights; MODEL_CARD.md is ours.
+            (tmp / "README.md").unlink(missing_ok=True)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         result["artifact_bytes"] = sum(f.stat().st_size for f in tmp.iterdir())
         card = _model_card(recipe, result, describe(train_pairs), describe(val_pairs), command)
