@@ -159,16 +159,17 @@ class NliClassifier:
     def _forward(self, encoded: dict[str, list[list[int]]], batch_size: int) -> np.ndarray:
         """Return raw logits, shape (pairs, labels), in input order.
 
-        Pairs are run shortest first so each batch pads to similar lengths.
+        Pairs are run shortest first, in batches capped by a token budget, so each batch
+        pads to similar lengths and long pairs cannot blow up attention memory.
         """
         import torch
 
+        from pipeline.embed import token_batches
+
         ids = encoded["input_ids"]
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
         with self._lock, torch.inference_mode():
-            for lo in range(0, len(order), batch_size):
-                idx = order[lo : lo + batch_size]
+            for idx in token_batches([len(x) for x in ids], batch_size):
                 batch = self.tokenizer.pad(
                     {key: [encoded[key][i] for i in idx] for key in encoded},
                     return_tensors="pt",

@@ -15,6 +15,33 @@ import numpy as np
 from pipeline.errors import ModelLoadError
 from pipeline.modelpaths import resolve_model
 
+TOKEN_BUDGET = 4096
+"""Padded tokens per forward pass. Attention memory grows with batch × length², so a
+fixed batch of long sentences can take gigabytes; a token budget keeps it flat."""
+
+
+def token_batches(
+    lengths: Sequence[int], max_batch: int, budget: int = TOKEN_BUDGET
+) -> list[list[int]]:
+    """Group indices, shortest first, so that no batch pads past ``budget`` tokens.
+
+    Args:
+        lengths: Token count of each item.
+        max_batch: Most items per batch.
+        budget: Most padded tokens (items × longest) per batch.
+    """
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
+        # Sorted ascending, so the newest item is the longest in the batch.
+        if current and (len(current) >= max_batch or (len(current) + 1) * lengths[i] > budget):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
+    return batches
+
 
 class Embedder:
     """Mean-pooled, L2-normalised sentence vectors, as sentence-transformers computes them."""
@@ -37,17 +64,13 @@ class Embedder:
 
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         with self._lock, torch.inference_mode():
-            for lo in range(0, len(order), batch_size):
-                idx = order[lo : lo + batch_size]
-                enc = self.tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
+            ids = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)
+            lengths = [len(x) for x in ids["input_ids"]]
+            for idx in token_batches(lengths, batch_size):
+                enc = self.tokenizer.pad(
+                    {key: [ids[key][i] for i in idx] for key in ids}, return_tensors="pt"
                 )
                 hidden = self.model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
