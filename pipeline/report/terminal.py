@@ -16,7 +16,15 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from claims.types import CheckedClaim, DocumentReport, EvidenceItem, Label, Report, Stance
+from claims.types import (
+    CheckedClaim,
+    DocumentReport,
+    EvidenceItem,
+    Label,
+    Report,
+    SourceKind,
+    Stance,
+)
 from pipeline.report._common import (
     LABEL_COLOURS,
     LABEL_ORDER,
@@ -85,12 +93,14 @@ def _header(doc_report: DocumentReport) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
-    grid.add_row("Source", _link(doc.url))
-    if doc.source and doc.source != doc.url:
-        grid.add_row(f"From {doc.kind.value}", _link(doc.source))
-    grid.add_row("Author", _src(doc.author or "unknown"))
-    published = doc.published.date().isoformat() if doc.published else "unknown"
-    grid.add_row("Published", Text(published))
+    # A claim given on the command line has no source, author or date worth a line.
+    if doc.kind is not SourceKind.CLAIM:
+        grid.add_row("Source", _link(doc.url))
+        if doc.source and doc.source != doc.url:
+            grid.add_row(f"From {doc.kind.value}", _link(doc.source))
+        grid.add_row("Author", _src(doc.author or "unknown"))
+        published = doc.published.date().isoformat() if doc.published else "unknown"
+        grid.add_row("Published", Text(published))
     grid.add_row("Claims", _counts_text(label_counts(doc_report.claims)))
     if doc_report.commercial_context:
         grid.add_row(
