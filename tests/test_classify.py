@@ -17,6 +17,7 @@ from pipeline.classify import (
 from pipeline.config import DEFAULT_STANCE_MODEL
 from pipeline.errors import ConfigError, ModelLoadError
 from pipeline.train.stance import train_stance
+from tests.conftest import tiny_bert
 
 DATASETS = Path(__file__).parent / "data" / "datasets"
 
@@ -34,50 +35,20 @@ PAIRS = [
 ]
 
 
-def _tiny_bert(directory: Path, id2label: dict[int, str] | None) -> Path:
-    """Save a 2-layer, 32-wide BERT and a WordPiece tokenizer over VOCAB to ``directory``."""
-    from transformers import (
-        BertConfig,
-        BertForSequenceClassification,
-        BertModel,
-        BertTokenizer,
-    )
-
-    directory.mkdir(parents=True, exist_ok=True)
-    vocab_file = directory / "vocab.txt"
-    vocab_file.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizer(vocab_file=str(vocab_file), do_lower_case=True)
-    tokenizer.save_pretrained(directory)
-    config = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-    )
-    if id2label is None:
-        model = BertModel(config)
-    else:
-        config.id2label = id2label
-        config.label2id = {v: k for k, v in id2label.items()}
-        model = BertForSequenceClassification(config)
-    model.save_pretrained(directory)
-    return directory
-
-
 @pytest.fixture(scope="session")
 def tiny_nli(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A ready-made NLI model with labels in an order no stance code assumes."""
-    return _tiny_bert(
-        tmp_path_factory.mktemp("nli"), {0: "entailment", 1: "neutral", 2: "contradiction"}
+    return tiny_bert(
+        tmp_path_factory.mktemp("nli"),
+        VOCAB,
+        {0: "entailment", 1: "neutral", 2: "contradiction"},
     )
 
 
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bare tiny encoder, standing in for MiniLM as the adapter's base."""
-    return _tiny_bert(tmp_path_factory.mktemp("base"), None)
+    return tiny_bert(tmp_path_factory.mktemp("base"), VOCAB)
 
 
 @pytest.fixture(scope="session")

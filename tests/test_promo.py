@@ -19,6 +19,7 @@ from pipeline.promo import (
     sentence_cues,
 )
 from pipeline.train.promo import evaluate_promo, read_records, train_promo
+from tests.conftest import tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_FILE = REPO / "data" / "promo" / "promo.jsonl"
@@ -104,22 +105,7 @@ def test_commercial_context_from_cues(text: str, probs: list[float], expected: b
 @pytest.fixture
 def tiny_base(tmp_path: Path) -> Path:
     """A random-weight 2-layer BERT (hidden 32) and WordPiece tokenizer saved to disk."""
-    from transformers import BertConfig, BertModel, BertTokenizer
-
-    vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
-    where = tmp_path / "tiny-bert"
-    BertTokenizer(vocab_file=str(vocab)).save_pretrained(where)
-    config = BertConfig(
-        vocab_size=len(VOCAB),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-    )
-    BertModel(config).save_pretrained(where)
-    return where
+    return tiny_bert(tmp_path / "tiny-bert", VOCAB)
 
 
 def _write_tiny_data(path: Path) -> Path:
