@@ -11,26 +11,11 @@ import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, BinaryIO, TypeVar
+from typing import BinaryIO
 
 from claims.types import Report
 from pipeline.config import Config, load_config
 from pipeline.run import Models, Progress, _noop, run, run_claims
-
-T = TypeVar("T", bound=Any)
-
-
-def _quantized(holder: T) -> T:
-    """Return a copy of a model holder whose Linear layers run in dynamic int8."""
-    import copy
-
-    import torch
-
-    clone = copy.copy(holder)
-    clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined]
-        holder.model, {torch.nn.Linear}, dtype=torch.qint8
-    )
-    return clone
 
 
 @lru_cache(maxsize=4)
@@ -54,7 +39,7 @@ def load_models(
         ModelLoadError: A model directory or hub id cannot be loaded.
     """
     from pipeline.classify import load_stance_classifier
-    from pipeline.embed import load_embedder
+    from pipeline.embed import int8_copy, load_embedder
     from pipeline.evidence import EvidenceSelector
     from pipeline.promo import load_promo_classifier
 
@@ -62,11 +47,11 @@ def load_models(
     stance = load_stance_classifier(stance_model, base_model)
     promo = load_promo_classifier(promo_model, base_model)
     if quantize:
-        fast = _quantized(embedder)
+        fast = int8_copy(embedder)
         if promo.embedder is embedder:
             # The promotional head reads the same encoder as evidence selection.
             promo.embedder = fast
-        embedder, stance = fast, _quantized(stance)
+        embedder, stance = fast, int8_copy(stance)
     return Models(
         stance=stance,
         promo=promo,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -41,6 +41,28 @@ def token_batches(
     if current:
         batches.append(current)
     return batches
+
+
+T = TypeVar("T")
+
+
+def int8_copy(holder: T) -> T:
+    """Return a shallow copy of a model holder (``.model``) with dynamic int8 Linear layers.
+
+    The original stays as it was: loaders cache their models per process, and other
+    callers may want full precision.
+    """
+    import copy
+
+    import torch
+
+    clone = copy.copy(holder)
+    clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined]
+        holder.model,  # type: ignore[attr-defined]
+        {torch.nn.Linear},
+        dtype=torch.qint8,
+    )
+    return clone
 
 
 class Embedder:

@@ -262,6 +262,7 @@ def train_stance_command(
 @click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--quantize", is_flag=True, help="Evaluate with dynamic int8 Linear layers.")
 @handle_errors
 def eval_stance_command(
     data: Path,
@@ -271,6 +272,7 @@ def eval_stance_command(
     batch_size: int,
     threads: int,
     as_json: bool,
+    quantize: bool,
 ) -> None:
     """Measure a stance model: accuracy, macro-F1, per-class P/R/F1, ECE.
 
@@ -295,6 +297,10 @@ def eval_stance_command(
     if not pairs:
         raise ConfigError(f"no labelled pairs in {str(data)!r} (split {split!r})")
     classifier = load_stance_classifier(config.stance_model, config.base_model)
+    if quantize:
+        from pipeline.embed import int8_copy
+
+        classifier = int8_copy(classifier)
     metrics = evaluate_stance(classifier, pairs, batch_size=batch_size)
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
