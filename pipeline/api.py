@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import BinaryIO
@@ -127,9 +128,17 @@ def check_claims(
     from pipeline.pubmed.client import open_pubmed
 
     config = config or load_config()
-    models = models_for(config)
-    with build_client(config) as client:
-        pubmed = open_pubmed(client, config)
-        return run_claims(
-            texts, config=config, pubmed=pubmed, models=models, now=_utcnow, progress=progress
-        )
+    # Models load (a few seconds, mostly outside the GIL) while the first searches are
+    # in flight, so a one-claim check answers sooner.
+    with ThreadPoolExecutor(1, thread_name_prefix="load-models") as loader:
+        models = loader.submit(models_for, config)
+        with build_client(config) as client:
+            pubmed = open_pubmed(client, config)
+            return run_claims(
+                texts,
+                config=config,
+                pubmed=pubmed,
+                models=models.result,
+                now=_utcnow,
+                progress=progress,
+            )

@@ -112,7 +112,7 @@ def check_documents(
     *,
     config: Config,
     pubmed: PubMed,
-    models: Models,
+    models: Models | Callable[[], Models],
     progress: Progress = _noop,
     split: bool = True,
 ) -> tuple[list[DocumentReport], list[Failure]]:
@@ -122,7 +122,9 @@ def check_documents(
         documents: From ingest, or built from given claims.
         config: Retrieval and cap settings.
         pubmed: The E-utilities client (``pipeline.pubmed.PubMed``).
-        models: Stance, promotional and evidence-selection models.
+        models: Stance, promotional and evidence-selection models, or a callable
+            returning them: it is first called once the first batch's searches are
+            back, so models can load while those requests are in flight.
         progress: Progress callback.
         split: False to treat each document's whole text as one claim.
 
@@ -147,13 +149,20 @@ def check_documents(
         per_doc.append((doc, claims, notes))
 
     all_claims = [c for _, claims, _ in per_doc for c in claims]
+    loaded: list[Models] = []
+
+    def get_models() -> Models:
+        if not loaded:
+            loaded.append(models() if callable(models) else models)
+        return loaded[0]
+
     retrievals: dict[str, Retrieval] = {}
     stance: dict[str, list[ScoredSentence]] = {}
     for batch, found in _retrieve_ahead(all_claims, pubmed, config, progress):
         retrievals.update(found)
-        candidates = models.selector.select(batch, found)
+        candidates = get_models().selector.select(batch, found)
         pairs = [(c.text, cand.sentence) for c in batch for cand in candidates[c.id]]
-        probs = iter(models.stance.predict(pairs) if pairs else [])
+        probs = iter(get_models().stance.predict(pairs) if pairs else [])
         for claim in batch:
             stance[claim.id] = [
                 ScoredSentence(cand.article, cand.sentence, cand.relevance, *next(probs))
@@ -169,7 +178,8 @@ def check_documents(
 
     reports: list[DocumentReport] = []
     for doc, claims, notes in per_doc:
-        promo_probs = models.promo.predict([c.text for c in claims], doc.text) if claims else []
+        m = get_models()
+        promo_probs = m.promo.predict([c.text for c in claims], doc.text) if claims else []
         checked: list[CheckedClaim] = []
         for claim, q in zip(claims, promo_probs, strict=True):
             verdict = decide(
@@ -177,13 +187,13 @@ def check_documents(
                 retrievals.get(claim.id),
                 stance[claim.id],
                 q,
-                model=models.description,
+                model=m.description,
                 max_evidence=config.evidence_per_claim,
-                promo_threshold=models.promo.threshold,
+                promo_threshold=m.promo.threshold,
             )
             checked.append(CheckedClaim(claim, verdict))
         context = (
-            models.promo.commercial_context(doc.text, promo_probs)
+            m.promo.commercial_context(doc.text, promo_probs)
             if doc.kind is not SourceKind.CLAIM
             else False
         )
@@ -197,7 +207,7 @@ def run(
     config: Config,
     client: httpx.Client,
     pubmed: PubMed,
-    models: Models,
+    models: Models | Callable[[], Models],
     now: Callable[[], datetime],
     stdin: BinaryIO | None = None,
     progress: Progress = _noop,
@@ -242,7 +252,7 @@ def run_claims(
     *,
     config: Config,
     pubmed: PubMed,
-    models: Models,
+    models: Models | Callable[[], Models],
     now: Callable[[], datetime],
     progress: Progress = _noop,
 ) -> Report:
