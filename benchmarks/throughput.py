@@ -199,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
         models = models_for(base)
         load_s = time.perf_counter() - t0
         print(f"models loaded in {load_s:.1f}s ({models.description})")
+        # Warm-up: first forward passes and lazy imports are not what we measure.
+        warm = dataclasses.replace(base, eutils_url=server.base_url, api_key="benchmark-key")
+        _scenario(server, warm, models, _claims(400)[300:305])
         rows: dict[str, dict[str, float]] = {}
         for label, key in (("API key (10/s)", "benchmark-key"), ("no key (3/s)", None)):
             config = dataclasses.replace(base, eutils_url=server.base_url, api_key=key)

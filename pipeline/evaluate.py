@@ -190,6 +190,11 @@ def _select(pairs: list[StancePair], split: str) -> list[StancePair]:
     return split_by_claim(pairs)[1]
 
 
+def split_applies(path: Path) -> bool:
+    """Return True when ``--split`` narrows ``path``: a data folder or a ``*train*`` file."""
+    return path.is_dir() or "train" in path.name
+
+
 def load_labelled(
     path: Path, *, split: str = "val", neutral_ratio: float = 0.5, seed: int = 13
 ) -> list[StancePair]:
@@ -223,8 +228,7 @@ def load_labelled(
     if path.is_dir():
         train, val = training_splits(path, neutral_ratio=neutral_ratio, seed=seed)
         return val if split == "val" else train + val
-    is_train = "train" in path.name
-    chosen = split if is_train else "all"
+    chosen = split if split_applies(path) else "all"
     name = path.name
     try:
         if path.suffix == ".csv":

@@ -22,13 +22,15 @@ def cli() -> None:
     """
 
 
-@cli.group()
-def train() -> None:
+# The groups' Python names end in _group: submodules such as pipeline/cli/train.py
+# would otherwise replace them as attributes of this package on import.
+@cli.group(name="train")
+def train_group() -> None:
     """Train the models claimscan ships (stance adapter, promotional head)."""
 
 
 @cli.group(name="eval")
-def evaluate() -> None:
+def eval_group() -> None:
     """Measure a model on labelled data: accuracy, macro-F1, per-class P/R/F1, calibration."""
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from pipeline.cli import evaluate, train
+from pipeline.cli import eval_group, train_group
 from pipeline.cli.options import build_config, handle_errors
 
 DEFAULT_DATA = Path("data/promo/promo.jsonl")
@@ -35,7 +35,7 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     return table
 
 
-@train.command(name="promo")
+@train_group.command(name="promo")
 @click.option(
     "--data",
     "data_file",
@@ -79,7 +79,7 @@ def train_promo_cmd(
     console.print(f"temperature {metrics['temperature']:.3f}, threshold {metrics['threshold']}")
 
 
-@evaluate.command(name="promo")
+@eval_group.command(name="promo")
 @click.option(
     "--data",
     "data_file",

@@ -13,19 +13,17 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import click
 
-from pipeline.cli import cli
+from pipeline.cli import eval_group, train_group
 from pipeline.cli.options import build_config, handle_errors
 from pipeline.config import DEFAULT_STANCE_MODEL
 from pipeline.errors import ConfigError
 
 # Looked up on the root group rather than imported by name: importing this module
 # rebinds ``pipeline.cli.train`` to the module, shadowing the ``train`` group there.
-_train_group = cast(click.Group, cli.commands["train"])
-_eval_group = cast(click.Group, cli.commands["eval"])
 
 
 def _data_dir(data: Path | None) -> Path:
@@ -112,7 +110,7 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     return Group(summary, per_class)
 
 
-@_train_group.command("stance")
+@train_group.command("stance")
 @click.option(
     "--data",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -234,7 +232,7 @@ def train_stance_command(
     )
 
 
-@_eval_group.command("stance")
+@eval_group.command("stance")
 @click.option(
     "--data",
     type=click.Path(exists=True, path_type=Path),
@@ -289,7 +287,7 @@ def eval_stance_command(
     from rich.console import Console
 
     from pipeline.classify import load_stance_classifier
-    from pipeline.evaluate import evaluate_stance, load_labelled
+    from pipeline.evaluate import evaluate_stance, load_labelled, split_applies
 
     torch.set_num_threads(threads)
     config = build_config(stance_model=model_path, base_model=base_model)
@@ -305,4 +303,5 @@ def eval_stance_command(
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
         return
-    Console().print(_metrics_table(f"{classifier.name} on {data} ({split})", metrics))
+    where = f"{data} ({split} split)" if split_applies(data) else str(data)
+    Console().print(_metrics_table(f"{classifier.name} on {where}", metrics))
