@@ -22,7 +22,6 @@ import argparse
 import dataclasses
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -143,21 +142,38 @@ def _wall(cmd: list[str], env: dict[str, str], repeat: int = 1) -> float:
     return sorted(times)[len(times) // 2]
 
 
+_HWM_WRAPPER = """
+import atexit, runpy, sys
+OUT = sys.argv[1]
+def _report():
+    with open('/proc/self/status') as fh:
+        hwm = next(line for line in fh if line.startswith('VmHWM'))
+    with open(OUT, 'w') as out:
+        out.write(hwm)
+atexit.register(_report)
+sys.argv = ['claimscan'] + sys.argv[2:]
+runpy.run_module('pipeline', run_name='__main__')
+"""
+
+
 def _peak_rss_article(server: EutilsServer, env: dict[str, str], n_claims: int) -> float:
-    """Peak RSS (MB) of a ``claimscan check`` subprocess on an n-claim article."""
+    """Peak RSS (MB) of a ``claimscan check`` subprocess on an n-claim article.
+
+    Read from the child's own /proc VmHWM: getrusage's maxrss would count the image of
+    this (large) process that the child held between fork and exec.
+    """
     text = "\n\n".join(_claims(400)[200 : 200 + n_claims])
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as fh:
-        fh.write("# Benchmark article\n\n" + text + "\n")
-        path = fh.name
-    try:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with tempfile.TemporaryDirectory() as tmp:
+        article, hwm = Path(tmp) / "article.txt", Path(tmp) / "hwm"
+        article.write_text("# Benchmark article\n\n" + text + "\n")
         subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "pipeline",
+                "-c",
+                _HWM_WRAPPER,
+                str(hwm),
                 "check",
-                path,
+                str(article),
                 "--format",
                 "json",
                 "--quiet",
@@ -169,11 +185,8 @@ def _peak_rss_article(server: EutilsServer, env: dict[str, str], n_claims: int) 
             check=False,
             capture_output=True,
         )
-        after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    finally:
-        os.unlink(path)
-    # ru_maxrss of children is the largest child so far (KB on Linux).
-    return max(before, after) / 1024
+        kb = int(hwm.read_text().split()[1])
+    return kb / 1024
 
 
 def main(argv: list[str] | None = None) -> int:
