@@ -1,8 +1,8 @@
 """Throughput benchmark: end-to-end claims/s against NCBI's rate bound, and cold-start times.
 
-Network I/O on 127.0.0.1 only (the local E-utilities server from ``tests/``, loaded
-with SciFact's corpus as PubMed); reads ``<repo>/../shared``; starts ``claimscan``
-subprocesses for the cold-start and memory figures.
+Network I/O on 127.0.0.1 only (the local E-utilities server from ``tests/``, in its
+own process, loaded with SciFact's corpus as PubMed); reads ``<repo>/../shared``;
+starts ``claimscan`` subprocesses for the cold-start and memory figures.
 
 The bound: with an API key NCBI allows 10 requests/s (3 without), so no live pipeline
 can check more than ``rate / requests-per-claim`` claims per second. The benchmark
@@ -22,6 +22,7 @@ import argparse
 import dataclasses
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,7 +38,6 @@ from pipeline.ingest import load_source
 from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
 from pipeline.run import Models, check_documents, run_claims
-from tests.eutils_server import EutilsServer, load_scifact_corpus
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -72,8 +72,32 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class ServerProcess:
+    """The local E-utilities server in its own process, so its CPU is not ours."""
+
+    def __init__(self, corpus: Path) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.eutils_server", str(corpus), "--port", str(port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.proc.stdout.readline()  # "serving ..." once it listens
+        self.base_url = f"http://127.0.0.1:{port}/entrez/eutils/"
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 def _scenario(
-    server: EutilsServer,
+    server: ServerProcess,
     config: Config,
     models: Models,
     texts: list[str],
@@ -84,7 +108,6 @@ def _scenario(
     timed = dataclasses.replace(models, stance=stance)
     # A private limiter per scenario so one scenario's budget does not leak into the next.
     limiter = RateLimiter(config.rate_limit)
-    before = len(server.log)
     start = time.perf_counter()
     with build_client(config) as client:
         pubmed = PubMed(client, config, limiter=limiter)
@@ -95,8 +118,8 @@ def _scenario(
         else:
             run_claims(texts, config=config, pubmed=pubmed, models=timed, now=_now)
     seconds = time.perf_counter() - start
-    log = server.log[before:]
-    requests = len(log)
+    # The client's own counts: every request sent, retries included, and 429s received.
+    requests = pubmed.stats.requests
     rate = config.rate_limit
     per_claim = requests / len(texts)
     return {
@@ -106,24 +129,22 @@ def _scenario(
         "requests/claim": per_claim,
         "bound claims/s": rate / per_claim,
         "fraction of bound": (len(texts) / seconds) / (rate / per_claim),
-        "429s": sum(1 for r in log if r.status == 429),
+        "429s": pubmed.stats.rate_limited,
         "pairs/s": stance.pairs / stance.seconds if stance.seconds else 0.0,
     }
 
 
-def _seeds(server: EutilsServer, config: Config, models: Models) -> dict[str, float]:
+def _seeds(server: ServerProcess, config: Config, models: Models) -> dict[str, float]:
     docs = []
     with build_client(config) as client:
         for seed in SEEDS:
             docs.extend(load_source(str(seed), client=client, config=config, now=_now()))
-        before = len(server.log)
         start = time.perf_counter()
         pubmed = PubMed(client, config, limiter=RateLimiter(config.rate_limit))
         reports, _ = check_documents(docs, config=config, pubmed=pubmed, models=models)
         seconds = time.perf_counter() - start
     claims = sum(len(r.claims) for r in reports)
-    requests = len(server.log) - before
-    per_claim = requests / claims
+    per_claim = pubmed.stats.requests / claims
     return {
         "claims": claims,
         "seconds": seconds,
@@ -156,7 +177,7 @@ runpy.run_module('pipeline', run_name='__main__')
 """
 
 
-def _peak_rss_article(server: EutilsServer, env: dict[str, str], n_claims: int) -> float:
+def _peak_rss_article(server: ServerProcess, env: dict[str, str], n_claims: int) -> float:
     """Peak RSS (MB) of a ``claimscan check`` subprocess on an n-claim article.
 
     Read from the child's own /proc VmHWM: getrusage's maxrss would count the image of
@@ -201,13 +222,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"needs {SCIFACT}", file=sys.stderr)
         return 2
 
-    records = load_scifact_corpus(SCIFACT / "corpus.jsonl")
     base = load_config(
         {"cache_path": None, "stance_model": args.stance_model, "quantize": args.quantize or None},
         env={},
     )
     texts = _claims(args.n)
-    with EutilsServer(records, enforce_rate=True) as server:
+    with ServerProcess(SCIFACT / "corpus.jsonl") as server:
         t0 = time.perf_counter()
         models = models_for(base)
         load_s = time.perf_counter() - t0
