@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import BinaryIO
@@ -128,17 +127,12 @@ def check_claims(
     from pipeline.pubmed.client import open_pubmed
 
     config = config or load_config()
-    # Models load (a few seconds, mostly outside the GIL) while the first searches are
-    # in flight, so a one-claim check answers sooner.
-    with ThreadPoolExecutor(1, thread_name_prefix="load-models") as loader:
-        models = loader.submit(models_for, config)
-        with build_client(config) as client:
-            pubmed = open_pubmed(client, config)
-            return run_claims(
-                texts,
-                config=config,
-                pubmed=pubmed,
-                models=models.result,
-                now=_utcnow,
-                progress=progress,
-            )
+    # Models are loaded before any search starts: loading them in parallel with the
+    # first searches held the GIL long enough to bunch rate-limited requests, so NCBI
+    # would have seen more than its limit in one second (tests/test_cli.py caught it).
+    models = models_for(config)
+    with build_client(config) as client:
+        pubmed = open_pubmed(client, config)
+        return run_claims(
+            texts, config=config, pubmed=pubmed, models=models, now=_utcnow, progress=progress
+        )
