@@ -106,8 +106,11 @@ def _scenario(
 ) -> dict[str, float]:
     stance = TimedStance(models.stance)
     timed = dataclasses.replace(models, stance=stance)
-    # A private limiter per scenario so one scenario's budget does not leak into the next.
+    # A private limiter per scenario so one scenario's budget does not leak into the next,
+    # and a pause so the server's window has forgotten the last scenario's requests
+    # (without it a fresh limiter's first burst meets them and earns 429s).
     limiter = RateLimiter(config.rate_limit)
+    time.sleep(1.2)
     start = time.perf_counter()
     with build_client(config) as client:
         pubmed = PubMed(client, config, limiter=limiter)

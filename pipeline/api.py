@@ -25,6 +25,7 @@ def load_models(
     base_model: str | None,
     per_claim: int = 8,
     quantize: bool = False,
+    int8_selector: bool = True,
 ) -> Models:
     """Load the stance, promotional and embedding models once per process.
 
@@ -34,6 +35,8 @@ def load_models(
         base_model: Encoder; None means the embedded all-MiniLM-L6-v2.
         per_claim: Evidence sentences classified per claim.
         quantize: Run the encoders' Linear layers in dynamic int8 (faster on CPU).
+        int8_selector: Rank evidence sentences with an int8 copy of the encoder even
+            when ``quantize`` is off (see ``Config.int8_selector``).
 
     Raises:
         ModelLoadError: A model directory or hub id cannot be loaded.
@@ -52,6 +55,10 @@ def load_models(
             # The promotional head reads the same encoder as evidence selection.
             promo.embedder = fast
         embedder, stance = fast, int8_copy(stance)
+    elif int8_selector:
+        # Only the ranking of evidence sentences, the largest CPU cost per claim, runs in
+        # int8; the promotional head keeps reading the float32 vectors it was trained on.
+        embedder = int8_copy(embedder)
     return Models(
         stance=stance,
         promo=promo,
@@ -68,6 +75,7 @@ def models_for(config: Config) -> Models:
         config.base_model,
         config.evidence_candidates,
         config.quantize,
+        config.int8_selector,
     )
 
 

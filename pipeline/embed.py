@@ -50,18 +50,29 @@ def int8_copy(holder: T) -> T:
     """Return a shallow copy of a model holder (``.model``) with dynamic int8 Linear layers.
 
     The original stays as it was: loaders cache their models per process, and other
-    callers may want full precision.
+    callers may want full precision. Everything quantisation leaves alone (the 47 MB
+    word-embedding table, layer norms) is shared with the original, not copied.
     """
     import copy
+    import warnings
 
     import torch
 
+    model = holder.model  # type: ignore[attr-defined]
+    shared: dict[int, object] = {}
+    for module in model.modules():
+        if not isinstance(module, torch.nn.Linear):
+            for tensor in (*module.parameters(recurse=False), *module.buffers(recurse=False)):
+                shared[id(tensor)] = tensor
     clone = copy.copy(holder)
-    clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined]
-        holder.model,  # type: ignore[attr-defined]
-        {torch.nn.Linear},
-        dtype=torch.qint8,
-    )
+    with warnings.catch_warnings():
+        # torch deprecates torch.ao.quantization in favour of torchao (still present in
+        # the pinned 2.13); nothing a user of claimscan can act on.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined]
+            copy.deepcopy(model, shared), {torch.nn.Linear}, dtype=torch.qint8, inplace=True
+        )
     return clone
 
 

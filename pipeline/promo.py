@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -174,8 +175,10 @@ class DocumentCues:
         )
 
 
+@lru_cache(maxsize=32)
 def document_cues(document_text: str) -> DocumentCues:
-    """Compute page-level commercial cues. Pure.
+    """Compute page-level commercial cues. Pure, and cached: a long page's claims are
+    scored in several batches, and each batch asks for the same page's cues.
 
     Args:
         document_text: The whole page or article; may be a single sentence.
@@ -314,7 +317,7 @@ class PromoClassifier:
         return self.head.threshold
 
     def predict(self, sentences: Sequence[str], document_text: str) -> list[float]:
-        """Return calibrated P(promotional) for each sentence.
+        """Return calibrated P(promotional) for each sentence of one document.
 
         Args:
             sentences: Claims from one document.
@@ -323,10 +326,20 @@ class PromoClassifier:
         Returns:
             One probability in [0, 1] per sentence, in order.
         """
-        if not sentences:
+        return self.predict_pairs([(s, document_text) for s in sentences])
+
+    def predict_pairs(self, items: Sequence[tuple[str, str]]) -> list[float]:
+        """Return calibrated P(promotional) for (sentence, its document's text) pairs.
+
+        Sentences from many documents go through the encoder in one call, which is how
+        the pipeline scores a batch of claims.
+        """
+        if not items:
             return []
-        emb = self.embedder.encode(list(sentences))
-        cues = cue_matrix(sentences, document_text)
+        emb = self.embedder.encode([s for s, _ in items])
+        cues = np.asarray(
+            [sentence_cues(s, document_cues(doc)) for s, doc in items], dtype=np.float32
+        ).reshape(len(items), len(CUE_FEATURES))
         z = self.head.logits(emb, cues) / self.head.temperature
         return [1.0 / (1.0 + math.exp(-float(v))) for v in np.clip(z, -50.0, 50.0)]
 

@@ -7,8 +7,9 @@ for one source or claim becomes a ``Failure`` in the report and the run goes on.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -51,7 +52,9 @@ class PromoModel(Protocol):
     @property
     def threshold(self) -> float: ...
 
-    def predict(self, sentences: Sequence[str], document_text: str) -> list[float]: ...
+    def predict_pairs(self, items: Sequence[tuple[str, str]]) -> list[float]:
+        """P(promotional) of each (sentence, text of its document) pair."""
+        ...
 
     def commercial_context(self, document_text: str, sentence_probs: Sequence[float]) -> bool: ...
 
@@ -75,36 +78,100 @@ def _noop(stage: str, done: int, total: int) -> None:
 
 
 def _batches(claims: Sequence[Claim], size: int) -> list[Sequence[Claim]]:
-    # A small first batch gets the first verdicts out quickly; later ones are larger so
-    # that efetch calls (one per batch) stay a small share of the requests.
-    first = max(1, min(4, size))
-    out: list[Sequence[Claim]] = [claims[:first]] if claims else []
-    out.extend(claims[i : i + size] for i in range(first, len(claims), size))
+    """Cut claims into retrieval units that grow from 4 to ``size`` and shrink back.
+
+    Small units at the start get the first verdicts out quickly and give the classifier
+    work while the larger ones are searched. Small units at the end matter because
+    whatever the final search returns is classified with no network work left to
+    overlap it. In the middle, units are large so that efetch calls, one per unit,
+    stay a small share of the requests.
+    """
+    edge = max(1, min(4, size))
+    ramp: list[int] = []
+    step = edge
+    # Sizes 4, 8, 16 … up to ``size``, used at both ends while the claims last.
+    while step < size and 2 * (sum(ramp) + step) <= len(claims):
+        ramp.append(step)
+        step = min(size, step * 2)
+    if not ramp:
+        return [claims[i : i + size] for i in range(0, len(claims), size)]
+    head, tail = ramp, [*ramp[::-1], edge]
+    start, end = sum(head), len(claims) - sum(tail)
+    if end < start:
+        tail, end = ramp[::-1], len(claims) - sum(ramp)
+    sizes = list(head)
+    middle = end - start
+    # A short remainder goes next to the ramp, so the middle ends on full units.
+    if middle % size:
+        sizes.append(middle % size)
+    sizes.extend([size] * (middle // size))
+    sizes.extend(tail)
+    out: list[Sequence[Claim]] = []
+    pos = 0
+    for n in sizes:
+        out.append(claims[pos : pos + n])
+        pos += n
     return out
+
+
+_DONE = object()
 
 
 def _retrieve_ahead(
     claims: Sequence[Claim], pubmed: PubMed, config: Config, progress: Progress
 ) -> Iterator[tuple[Sequence[Claim], dict[str, Retrieval]]]:
-    """Yield (batch, retrievals) in order, retrieving the next batch in the background.
+    """Yield (claims, retrievals) in order while a background thread keeps searching.
 
-    While the caller classifies one batch on the CPU, the next batch's searches are in
-    flight, so neither NCBI's rate budget nor the CPU sits idle.
+    The searches never wait for the classifier, so NCBI's rate budget stays busy; each
+    time the caller asks, it gets every unit retrieved since it last asked, merged, so a
+    classifier that falls behind catches up in larger batches.
     """
-    batches = _batches(claims, config.batch_claims)
-    if not batches:
+    units = _batches(claims, config.batch_claims)
+    if not units:
         return
+    ready: queue.Queue[object] = queue.Queue()
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for unit in units:
+                if stop.is_set():
+                    return
+                ready.put((unit, retrieve(unit, pubmed, config)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
+            ready.put(exc)
+        finally:
+            ready.put(_DONE)
+
     done = 0
     progress("retrieve", 0, len(claims))
-    with ThreadPoolExecutor(1, thread_name_prefix="retrieve") as ahead:
-        pending = ahead.submit(retrieve, batches[0], pubmed, config)
-        for i, batch in enumerate(batches):
-            found = pending.result()
-            if i + 1 < len(batches):
-                pending = ahead.submit(retrieve, batches[i + 1], pubmed, config)
-            done += len(batch)
-            progress("retrieve", done, len(claims))
-            yield batch, found
+    worker = threading.Thread(target=produce, name="retrieve-ahead", daemon=True)
+    worker.start()
+    try:
+        finished = False
+        while not finished:
+            got = [ready.get()]
+            while not ready.empty():
+                got.append(ready.get_nowait())
+            batch: list[Claim] = []
+            found: dict[str, Retrieval] = {}
+            for item in got:
+                if item is _DONE:
+                    finished = True
+                elif isinstance(item, BaseException):
+                    raise item
+                else:
+                    unit, retrieved = item  # type: ignore[misc]
+                    batch.extend(unit)
+                    found.update(retrieved)
+            if batch:
+                done += len(batch)
+                progress("retrieve", done, len(claims))
+                yield batch, found
+    finally:
+        # The caller stopped early or failed: let the searcher finish its unit and quit.
+        stop.set()
+        worker.join()
 
 
 def check_documents(
@@ -156,18 +223,24 @@ def check_documents(
             loaded.append(models() if callable(models) else models)
         return loaded[0]
 
+    document_of = {c.id: doc for doc, claims, _ in per_doc for c in claims}
     retrievals: dict[str, Retrieval] = {}
     stance: dict[str, list[ScoredSentence]] = {}
+    promo: dict[str, float] = {}
     for batch, found in _retrieve_ahead(all_claims, pubmed, config, progress):
         retrievals.update(found)
-        candidates = get_models().selector.select(batch, found)
+        m = get_models()
+        candidates = m.selector.select(batch, found)
         pairs = [(c.text, cand.sentence) for c in batch for cand in candidates[c.id]]
-        probs = iter(get_models().stance.predict(pairs) if pairs else [])
+        probs = iter(m.stance.predict(pairs) if pairs else [])
         for claim in batch:
             stance[claim.id] = [
                 ScoredSentence(cand.article, cand.sentence, cand.relevance, *next(probs))
                 for cand in candidates[claim.id]
             ]
+        # Scored here rather than after the loop, so that it overlaps the next searches.
+        items = [(c.text, document_of[c.id].text) for c in batch]
+        promo.update(zip((c.id for c in batch), m.promo.predict_pairs(items), strict=True))
         progress("classify", len(stance), len(all_claims))
     for claim in all_claims:
         r = retrievals.get(claim.id)
@@ -179,7 +252,7 @@ def check_documents(
     reports: list[DocumentReport] = []
     for doc, claims, notes in per_doc:
         m = get_models()
-        promo_probs = m.promo.predict([c.text for c in claims], doc.text) if claims else []
+        promo_probs = [promo[c.id] for c in claims]
         checked: list[CheckedClaim] = []
         for claim, q in zip(claims, promo_probs, strict=True):
             verdict = decide(

@@ -65,8 +65,8 @@ class FakePromo:
     threshold = 0.5
     _CUE = re.compile(r"[®™]|superior|#1|our clinic", re.IGNORECASE)
 
-    def predict(self, sentences: Sequence[str], document_text: str) -> list[float]:
-        return [0.9 if self._CUE.search(s) else 0.05 for s in sentences]
+    def predict_pairs(self, items: Sequence[tuple[str, str]]) -> list[float]:
+        return [0.9 if self._CUE.search(s) else 0.05 for s, _ in items]
 
     def commercial_context(self, document_text: str, sentence_probs: Sequence[float]) -> bool:
         return sum(p >= 0.5 for p in sentence_probs) >= 2

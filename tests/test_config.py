@@ -47,3 +47,9 @@ def test_no_cache_env_disables_cache(tmp_path: Path) -> None:
 def test_load_config_rejects_bad_values(overrides: dict, env: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(overrides, env=env)
+
+
+def test_int8_selector_is_on_unless_turned_off() -> None:
+    assert load_config(env={}).int8_selector is True
+    assert load_config(env={"CLAIMSCAN_INT8_SELECTOR": "0"}).int8_selector is False
+    assert load_config(env={"CLAIMSCAN_QUANTIZE": "1"}).quantize is True

@@ -154,6 +154,13 @@ def test_train_promo_tiny_roundtrip(tmp_path: Path, tiny_base: Path) -> None:
     assert len(probs) == 2
     assert all(0.0 <= p <= 1.0 for p in probs)
     assert classifier.predict([], ABSTRACT) == []
+    # Pairs from two documents in one call score as each document would alone.
+    mixed = classifier.predict_pairs(
+        [("Call today for a free packet.", PROMO_PAGE), ("Muscle loss is common.", ABSTRACT)]
+    )
+    alone = classifier.predict(["Call today for a free packet."], PROMO_PAGE)
+    assert mixed[0] == pytest.approx(alone[0], abs=1e-6)
+    assert mixed[1] == pytest.approx(probs[1], abs=1e-6)
     assert classifier.commercial_context(PROMO_PAGE, [0.9, 0.9]) is True
     assert classifier.commercial_context(ABSTRACT, [0.1, 0.2]) is False
 

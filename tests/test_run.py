@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from claims.split import claim_from_text
 from claims.types import EvidenceStatus, Label, SourceKind
 from pipeline.config import Config
 from pipeline.http import build_client
 from pipeline.pubmed.client import PubMed
-from pipeline.run import run, run_claims
+from pipeline.run import _batches, run, run_claims
 from tests.eutils_server import EutilsServer, Record, Scripted
 from tests.fakes import fake_models
 
@@ -116,3 +117,41 @@ def test_run_claims_reports_unavailable_evidence_as_such(server: EutilsServer) -
         "claim:2",
         "Exercise therapy reduces chronic low back pain.",
     }
+
+
+@pytest.mark.parametrize("n", [0, 1, 4, 5, 8, 9, 30, 100])
+def test_batches_are_small_at_both_ends_and_keep_order(n: int) -> None:
+    claims = [claim_from_text(f"Claim number {i} is here.", f"c{i}") for i in range(n)]
+    batches = _batches(claims, 24)
+    assert [c for b in batches for c in b] == claims
+    assert all(1 <= len(b) <= 24 for b in batches)
+    if n > 8:
+        # Nothing overlaps the last batch's classification, so it is kept short.
+        assert len(batches[0]) == len(batches[-1]) == 4
+    if n >= 100:
+        # Units shrink towards the end, and most are full so efetch calls stay few.
+        sizes = [len(b) for b in batches]
+        assert sizes[-4:] == [16, 8, 4, 4]
+        assert len(batches) <= n // 24 + 5
+
+
+def test_retrieve_ahead_merges_ready_units_and_reraises_a_search_crash(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pipeline.run as run_module
+
+    claims = [claim_from_text(f"Claim number {i} is here.", f"c{i}") for i in range(40)]
+    seen: list[int] = []
+
+    def fake_retrieve(unit, pubmed, config):  # type: ignore[no-untyped-def]
+        seen.append(len(unit))
+        if len(seen) == 3:
+            raise RuntimeError("search thread crashed")
+        return {c.id: None for c in unit}
+
+    monkeypatch.setattr(run_module, "retrieve", fake_retrieve)
+    ahead = run_module._retrieve_ahead(claims, None, Config(), lambda *a: None)  # type: ignore[arg-type]
+    first, found = next(ahead)
+    assert first[0] is claims[0] and set(found) == {c.id for c in first}
+    with pytest.raises(RuntimeError, match="search thread crashed"):
+        for _ in ahead:
+            pass
+    assert len(seen) == 3  # the searcher stopped at the crash
