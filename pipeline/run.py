@@ -149,6 +149,7 @@ def _retrieve_ahead(
     worker.start()
     try:
         finished = False
+        error: BaseException | None = None
         while not finished:
             got = [ready.get()]
             while not ready.empty():
@@ -159,7 +160,7 @@ def _retrieve_ahead(
                 if item is _DONE:
                     finished = True
                 elif isinstance(item, BaseException):
-                    raise item
+                    error = item
                 else:
                     unit, retrieved = item  # type: ignore[misc]
                     batch.extend(unit)
@@ -168,6 +169,9 @@ def _retrieve_ahead(
                 done += len(batch)
                 progress("retrieve", done, len(claims))
                 yield batch, found
+            # Units searched before a crash are handed over first, so their work counts.
+            if error is not None:
+                raise error
     finally:
         # The caller stopped early or failed: let the searcher finish its unit and quit.
         stop.set()
