@@ -26,7 +26,10 @@ class RateLimiter:
         window: Window length in seconds (NCBI counts per second).
         margin: Extra seconds added to the window, because the server measures arrival
             times and the network jitters them; without it two requests sent exactly one
-            window apart may land inside one window at NCBI.
+            window apart may land inside one window at NCBI. With both CPU cores busy
+            classifying, a 0.05 s margin still earned an occasional 429 from the local
+            server (one in 268 requests), so it is 0.1 s: at most 9.1 requests/s with
+            a key and 2.7 without.
     """
 
     def __init__(
@@ -36,7 +39,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         window: float = 1.0,
-        margin: float = 0.05,
+        margin: float = 0.1,
     ) -> None:
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate!r}")
