@@ -220,13 +220,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=int, default=30, help="claims for the naive baseline")
     parser.add_argument("--stance-model", help="stance model to benchmark (default: shipped)")
     parser.add_argument("--quantize", action="store_true", help="dynamic int8 encoders")
+    parser.add_argument(
+        "--int8-selector", action="store_true", help="rank evidence with an int8 encoder"
+    )
     args = parser.parse_args(argv)
     if not SCIFACT.is_dir():
         print(f"needs {SCIFACT}", file=sys.stderr)
         return 2
 
     base = load_config(
-        {"cache_path": None, "stance_model": args.stance_model, "quantize": args.quantize or None},
+        {
+            "cache_path": None,
+            "stance_model": args.stance_model,
+            "quantize": args.quantize or None,
+            "int8_selector": args.int8_selector or None,
+        },
         env={},
     )
     texts = _claims(args.n)
@@ -254,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
             env["CLAIMSCAN_STANCE_MODEL"] = args.stance_model
         if args.quantize:
             env["CLAIMSCAN_QUANTIZE"] = "1"
+        if args.int8_selector:
+            env["CLAIMSCAN_INT8_SELECTOR"] = "1"
         help_s = _wall([sys.executable, "-m", "pipeline", "--help"], env, repeat=3)
         first_s = _wall(
             [

@@ -25,7 +25,7 @@ def load_models(
     base_model: str | None,
     per_claim: int = 8,
     quantize: bool = False,
-    int8_selector: bool = True,
+    int8_selector: bool = False,
 ) -> Models:
     """Load the stance, promotional and embedding models once per process.
 

@@ -49,7 +49,8 @@ def test_load_config_rejects_bad_values(overrides: dict, env: dict, message: str
         load_config(overrides, env=env)
 
 
-def test_int8_selector_is_on_unless_turned_off() -> None:
-    assert load_config(env={}).int8_selector is True
-    assert load_config(env={"CLAIMSCAN_INT8_SELECTOR": "0"}).int8_selector is False
+def test_int8_switches_are_off_unless_turned_on() -> None:
+    assert load_config(env={}).int8_selector is False
+    assert load_config(env={}).quantize is False
+    assert load_config(env={"CLAIMSCAN_INT8_SELECTOR": "1"}).int8_selector is True
     assert load_config(env={"CLAIMSCAN_QUANTIZE": "1"}).quantize is True
