@@ -219,9 +219,11 @@ class PubMed:
 
     def _safe_cause(self, exc: BaseException) -> BaseException:
         # Chained causes are printed in tracebacks and read by callers (str(e.__cause__)),
-        # so one whose message holds the key is replaced by a scrubbed stand-in.
+        # so one whose message holds the key is replaced by a scrubbed stand-in. httpx
+        # errors are replaced even when their message is clean: they keep the request,
+        # and its URL carries api_key.
         key = self.config.api_key
-        if key and key in str(exc):
+        if key and (key in str(exc) or isinstance(exc, httpx.HTTPError)):
             return PubMedError(f"{type(exc).__name__}: {self._scrub(str(exc))}")
         return exc
 
@@ -271,7 +273,7 @@ class PubMed:
                 else:
                     response = self._client.get(url, params=sent)
             except httpx.TimeoutException as exc:
-                last_status, cause = None, exc
+                last_status, cause = None, self._safe_cause(exc)
                 problem = f"timed out after {self.config.timeout:g}s"
                 continue
             except httpx.RequestError as exc:

@@ -165,3 +165,34 @@ def test_key_absent_from_cache_and_reports(
         RENDERERS[fmt](report, out, color=False)
         assert KEY not in out.getvalue(), fmt
     assert KEY not in repr(report) and KEY not in caplog.text
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in out:
+        out.append(current)
+        current = current.__cause__ or current.__context__
+    return out
+
+
+@pytest.mark.parametrize("failure", ["timeout", "refused"])
+def test_chained_causes_do_not_carry_the_request_url(key_env: None, failure: str) -> None:
+    # httpx exceptions keep the request, whose URL holds api_key, as an attribute that a
+    # caller logging `exc.__cause__.request.url` would print; none may reach the user.
+    import httpx
+
+    with EutilsServer(RECORDS, enforce_rate=False) as server:
+        url = server.base_url
+        if failure == "timeout":
+            server.script("esearch.fcgi", *[Scripted(200, b"", delay=1.0)] * 3)
+        overrides = {"eutils_url": url, "max_retries": 1, "timeout": 0.2, "cache_path": None}
+        if failure == "refused":
+            overrides["eutils_url"] = "http://127.0.0.1:9/entrez/eutils/"
+        config = load_config(overrides)
+        with build_client(config) as client:
+            with pytest.raises(PubMedError) as info:
+                PubMed(client, config, sleep=lambda s: None).search("exercise back pain")
+    chain = _chain(info.value)
+    assert not any(isinstance(e, httpx.HTTPError) for e in chain), [type(e) for e in chain]
+    assert KEY not in _all_text(info.value)
