@@ -15,14 +15,11 @@ Ids are hex digests, safe as file names whatever the guid held (``../``, ``/``, 
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
-import feedparser
-
 from claims.types import Document
-from pipeline.ingest.feeds import parse_feed
+from pipeline.ingest.feeds import parse_feed_entries
 
 __all__ = ["ID_LENGTH", "FeedItem", "content_hash", "feed_items", "item_id"]
 
@@ -77,18 +74,6 @@ def item_id(feed_url: str, guid: str, link: str, digest: str) -> tuple[str, str]
     return hashlib.sha256(key.encode()).hexdigest()[:ID_LENGTH], key
 
 
-def _entry_ids(data: bytes, url: str, content_type: str) -> list[tuple[str, str]]:
-    # parse_feed does not expose guids, so read them from a second, cheap parse;
-    # feeds are small and this keeps one parser for the documents themselves.
-    parsed = feedparser.parse(
-        io.BytesIO(data),
-        response_headers={"content-location": url, "content-type": content_type},
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
-    return [(str(e.get("id") or ""), str(e.get("link") or "")) for e in parsed.get("entries") or []]
-
-
 def feed_items(
     data: bytes, url: str, fetched_at: datetime, content_type: str = ""
 ) -> list[FeedItem]:
@@ -107,21 +92,9 @@ def feed_items(
     Raises:
         FeedError: The body is not a feed or has no usable items.
     """
-    documents = parse_feed(data, url, fetched_at, content_type)
-    entries = _entry_ids(data, url, content_type)
     items: list[FeedItem] = []
     seen: set[str] = set()
-    n = 0
-    for doc in documents:
-        # parse_feed keeps entry order and skips empty entries, so each document
-        # matches the next entry whose link (or positional stand-in) it carries.
-        guid = ""
-        while n < len(entries):
-            entry_guid, entry_link = entries[n]
-            n += 1
-            if doc.url in (entry_link, f"{url}#item-{n}"):
-                guid = entry_guid
-                break
+    for guid, doc in parse_feed_entries(data, url, fetched_at, content_type):
         digest = content_hash(doc)
         link = doc.url if _is_web(doc.url) else ""
         ident, key = item_id(url, guid, link, digest)

@@ -71,6 +71,16 @@ def parse_feed(
 ) -> list[Document]:
     """Parse an RSS or Atom body into one document per item.
 
+    Same as :func:`parse_feed_entries` without the guids.
+    """
+    return [doc for _, doc in parse_feed_entries(data, url, fetched_at, content_type)]
+
+
+def parse_feed_entries(
+    data: bytes, url: str, fetched_at: datetime, content_type: str = ""
+) -> list[tuple[str, Document]]:
+    """Parse an RSS or Atom body into (guid, document) per item.
+
     Args:
         data: The raw feed bytes.
         url: Where the feed came from (URL or path); items without a link get
@@ -79,7 +89,8 @@ def parse_feed(
         content_type: The HTTP Content-Type, which feedparser uses for the charset.
 
     Returns:
-        Documents in feed order; items with no text are skipped.
+        (guid, document) pairs in feed order, the guid "" when the item has none;
+        items with no text are skipped.
 
     Raises:
         FeedError: The body is not a feed or has no usable items.
@@ -109,7 +120,7 @@ def parse_feed(
                 subject=url,
             )
         raise FeedError(f"{url} has no items; nothing to check", subject=url)
-    docs: list[Document] = []
+    docs: list[tuple[str, Document]] = []
     for n, entry in enumerate(entries):
         text, headings = _entry_body(entry)
         if not text:
@@ -119,17 +130,21 @@ def parse_feed(
         # we will show as a link or ever fetch.
         if not link.startswith(("http://", "https://")):
             link = f"{url}#item-{n + 1}"
+        guid = str(entry.get("id") or "")
         docs.append(
-            Document(
-                url=link,
-                source=url,
-                kind=SourceKind.FEED,
-                title=clean_text(entry.get("title", "")) or f"Item {n + 1}",
-                text=text,
-                author=clean_text(entry.get("author", "")) or None,
-                published=_published(entry),
-                fetched_at=fetched_at,
-                headings=headings,
+            (
+                guid,
+                Document(
+                    url=link,
+                    source=url,
+                    kind=SourceKind.FEED,
+                    title=clean_text(entry.get("title", "")) or f"Item {n + 1}",
+                    text=text,
+                    author=clean_text(entry.get("author", "")) or None,
+                    published=_published(entry),
+                    fetched_at=fetched_at,
+                    headings=headings,
+                ),
             )
         )
     if not docs:
