@@ -71,7 +71,8 @@ class Config:
     search_workers: int = 4
     """E-utilities searches in flight at once (the rate limit still applies to all)."""
     batch_claims: int = 24
-    """Claims retrieved per batch; the next batch is fetched while this one is classified."""
+    """Most claims searched per retrieval unit (one batched efetch each); units ramp up
+    from 4 and back down, and searching runs ahead while earlier units are classified."""
     max_page_bytes: int = 10 * 1024 * 1024
     """Larger pages and feeds are refused rather than read."""
     max_claims_per_document: int = 80
