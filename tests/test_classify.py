@@ -309,3 +309,22 @@ def test_train_stance_cli_missing_data_dir(tmp_path: Path, monkeypatch: pytest.M
     result = CliRunner().invoke(cli, ["train", "stance", "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "CLAIMSCAN_DATA" in result.output
+
+
+def test_train_stance_cli_rejects_unknown_sources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
+    (tmp_path / "data").mkdir()
+    result = CliRunner().invoke(
+        cli,
+        ["train", "stance", "--data", str(tmp_path / "data"), "--out", str(tmp_path / "o")]
+        + ["--sources", "scifact,pubmedqa", "--checkpoints", str(tmp_path / "ck")],
+    )
+    assert result.exit_code == 1
+    assert "unknown training set 'pubmedqa'" in result.output
+    assert not (tmp_path / "o").exists()

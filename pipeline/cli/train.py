@@ -21,6 +21,7 @@ from pipeline.cli import eval_group, train_group
 from pipeline.cli.options import build_config, handle_errors
 from pipeline.config import DEFAULT_STANCE_MODEL
 from pipeline.errors import ConfigError
+from pipeline.train.data import SOURCES
 
 # Looked up on the root group rather than imported by name: importing this module
 # rebinds ``pipeline.cli.train`` to the module, shadowing the ``train`` group there.
@@ -154,6 +155,12 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     help="Neutral pairs kept per supports/refutes pair.",
 )
 @click.option("--max-pairs", type=int, help="Cap on training pairs (for quick probes).")
+@click.option(
+    "--sources",
+    default=",".join(SOURCES),
+    show_default=True,
+    help="Comma-separated training sets to read (validation pairs come from the same ones).",
+)
 @click.option("--full-finetune", is_flag=True, help="Train all weights (a ~90 MB artifact).")
 @click.option(
     "--train-norms", is_flag=True, help="Also train LayerNorm weights and biases (LoRA only)."
@@ -177,6 +184,7 @@ def train_stance_command(
     max_minutes: float | None,
     neutral_ratio: float,
     max_pairs: int | None,
+    sources: str,
     full_finetune: bool,
     train_norms: bool,
     eval_every: int | None,
@@ -195,6 +203,13 @@ def train_stance_command(
     Example:
         nohup claimscan train stance --max-minutes 60 > runs/stance.log 2>&1 &
     """
+    chosen = [s.strip() for s in sources.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SOURCES]
+    if unknown or not chosen:
+        problem = f"unknown training set {unknown[0]!r}" if unknown else "no training set given"
+        raise ConfigError(
+            f"{problem}; --sources takes a comma-separated list of {', '.join(SOURCES)}"
+        )
     _share_cpus_politely()
     from rich.console import Console
 
@@ -217,6 +232,7 @@ def train_stance_command(
         train_norms=train_norms,
         neutral_ratio=neutral_ratio,
         max_pairs=max_pairs,
+        sources=chosen,
         checkpoint_dir=checkpoints,
         checkpoint_every=checkpoint_every,
         eval_every=eval_every,
