@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import httpx
 
@@ -162,7 +162,7 @@ def _retrieve_ahead(
                 elif isinstance(item, BaseException):
                     error = item
                 else:
-                    unit, retrieved = item  # type: ignore[misc]
+                    unit, retrieved = cast(tuple[Sequence[Claim], dict[str, Retrieval]], item)
                     batch.extend(unit)
                     found.update(retrieved)
             if batch:
