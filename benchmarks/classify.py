@@ -32,11 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from claims.split import extract_claims
-from claims.types import Document, SourceKind
+from claims.types import Document
 from pipeline.api import models_for
 from pipeline.config import load_config
 from pipeline.evidence import EvidenceSelector
 from pipeline.http import build_client
+from pipeline.ingest import document_from_text
 from pipeline.pubmed.cache import ResponseCache
 from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
@@ -78,15 +79,8 @@ def _article(n: int) -> Document:
     take = n
     while True:
         text = " ".join(c if c.endswith(".") else c + "." for c in sentences[:take])
-        doc = Document(
-            url="benchmark:article",
-            source="benchmark",
-            kind=SourceKind.TEXT,
-            title="Benchmark article",
-            text=text,
-            author=None,
-            published=None,
-            fetched_at=datetime.now(UTC),
+        doc = document_from_text(
+            text, "benchmark:article", datetime.now(UTC), title="Benchmark article"
         )
         # Some claims are not checkable sentences on their own (fragments, questions).
         if len(extract_claims(doc, max_claims=10 * n)[0]) >= n:
