@@ -194,8 +194,9 @@ def decide(
     if q >= promo_threshold:
         label = Label.COMMERCIAL_PROMOTIONAL
         rationale = (
-            f"The sentence promotes a product, service or provider (promotional probability "
-            f"{q:.2f}), so it is labelled by what it does rather than by the evidence."
+            f"The sentence reads as promotion of a product, service or provider (promotional "
+            f"probability {q:.2f}; flagged from {promo_threshold:.2f}), so it is labelled by "
+            "what it does rather than by the evidence."
         )
     elif status is EvidenceStatus.UNAVAILABLE:
         label = Label.CONTESTED

@@ -4,8 +4,8 @@ Features per sentence are the encoder's 384-d unit embedding, a few sentence cue
 superiority words, calls to action, provider voice) and a few cues computed on the whole
 document (brand repetition, trademark density, first-person provider voice, calls to
 action, author-bio lines). A logistic-regression head trained with torch
-(``pipeline.train.promo``) maps them to P(promotional), divided by a temperature fitted
-on the validation split.
+(``pipeline.train.promo``) maps them to P(promotional), calibrated by Platt scaling
+fitted on cross-validated training predictions.
 
 I/O: :func:`load_promo_classifier` reads ``head.safetensors`` and ``promo.json`` from a
 model directory and loads the encoder through :func:`pipeline.embed.load_embedder`.
@@ -228,7 +228,9 @@ def cue_matrix(sentences: Sequence[str], document_text: str) -> np.ndarray:
     return np.asarray(rows, dtype=np.float32).reshape(len(sentences), len(CUE_FEATURES))
 
 
-def commercial_context_from(doc: DocumentCues, sentence_probs: Sequence[float]) -> bool:
+def commercial_context_from(
+    doc: DocumentCues, sentence_probs: Sequence[float], threshold: float = 0.5
+) -> bool:
     """Decide the page-level commercial flag from its cues and sentence scores. Pure.
 
     A page is commercial when several promotional sentences meet at least one page signal
@@ -238,11 +240,13 @@ def commercial_context_from(doc: DocumentCues, sentence_probs: Sequence[float]) 
     Args:
         doc: The page's cues.
         sentence_probs: P(promotional) of the page's sentences.
+        threshold: P(promotional) from which a sentence counts as promotional (the
+            head's own decision threshold).
 
     Returns:
         True when the page as a whole reads as promotion.
     """
-    promo = sum(p >= 0.5 for p in sentence_probs)
+    promo = sum(p >= threshold for p in sentence_probs)
     signals = doc.signals()
     if signals >= CONTEXT_STRONG_SIGNALS:
         return True
@@ -265,7 +269,9 @@ class PromoHead:
     """Cue names in column order; embeddings come first and are not named."""
     embedding_dim: int
     temperature: float
-    """Logits are divided by this before the sigmoid; fitted on the validation split."""
+    """Logits are divided by this before the sigmoid (calibration)."""
+    calibration_bias: float
+    """Added to the scaled logit before the sigmoid; with ``temperature``, Platt scaling."""
     threshold: float
     """P(promotional) at or above which a claim is labelled commercial-promotional."""
     base_model: str | None
@@ -298,6 +304,7 @@ class PromoHead:
             "feature_names": list(self.feature_names),
             "embedding_dim": self.embedding_dim,
             "temperature": self.temperature,
+            "calibration_bias": self.calibration_bias,
             "threshold": self.threshold,
             "base_model": self.base_model,
             **self.metadata,
@@ -340,7 +347,7 @@ class PromoClassifier:
         cues = np.asarray(
             [sentence_cues(s, document_cues(doc)) for s, doc in items], dtype=np.float32
         ).reshape(len(items), len(CUE_FEATURES))
-        z = self.head.logits(emb, cues) / self.head.temperature
+        z = self.head.logits(emb, cues) / self.head.temperature + self.head.calibration_bias
         return [1.0 / (1.0 + math.exp(-float(v))) for v in np.clip(z, -50.0, 50.0)]
 
     def commercial_context(self, document_text: str, sentence_probs: Sequence[float]) -> bool:
@@ -350,7 +357,9 @@ class PromoClassifier:
             document_text: The page's full text.
             sentence_probs: :meth:`predict` output for the page's claims.
         """
-        return commercial_context_from(document_cues(document_text), sentence_probs)
+        return commercial_context_from(
+            document_cues(document_text), sentence_probs, self.head.threshold
+        )
 
 
 def load_promo_head(path: str | Path) -> PromoHead:
@@ -388,7 +397,7 @@ def load_promo_head(path: str | Path) -> PromoHead:
         raise ModelLoadError(f"promotional head in {str(where)!r} has a malformed weight; {hint}")
     known = {
         "format_version", "kind", "feature_names", "embedding_dim", "temperature",
-        "threshold", "base_model",
+        "calibration_bias", "threshold", "base_model",
     }  # fmt: skip
     return PromoHead(
         weight=weight,
@@ -398,6 +407,8 @@ def load_promo_head(path: str | Path) -> PromoHead:
         feature_names=names,
         embedding_dim=dim,
         temperature=float(config["temperature"]),
+        # Heads saved before Platt scaling carry a temperature only.
+        calibration_bias=float(config.get("calibration_bias", 0.0)),
         threshold=float(config["threshold"]),
         base_model=config.get("base_model"),
         metadata={k: v for k, v in config.items() if k not in known},

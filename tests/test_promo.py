@@ -6,6 +6,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.errors import ModelLoadError
@@ -18,7 +19,14 @@ from pipeline.promo import (
     load_promo_classifier,
     sentence_cues,
 )
-from pipeline.train.promo import evaluate_promo, read_records, train_promo
+from pipeline.train.promo import (
+    THRESHOLD_GRID,
+    _best_threshold,
+    _fit_calibration,
+    evaluate_promo,
+    read_records,
+    train_promo,
+)
 from tests.conftest import tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
@@ -102,6 +110,34 @@ def test_commercial_context_from_cues(text: str, probs: list[float], expected: b
     assert commercial_context_from(document_cues(text), probs) is expected
 
 
+def test_commercial_context_counts_sentences_from_the_heads_threshold() -> None:
+    # Two sentences at 0.3: promotional for a head that flags from 0.25, not for 0.5.
+    doc = document_cues(ABSTRACT + "\nCall us today.")
+    assert commercial_context_from(doc, [0.3, 0.3, 0.1], threshold=0.25) is True
+    assert commercial_context_from(doc, [0.3, 0.3, 0.1], threshold=0.5) is False
+
+
+def test_fit_calibration_recovers_temperature_and_shift() -> None:
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0.0, 4.0, 20_000)
+    labels = (rng.random(logits.size) < 1 / (1 + np.exp(-(logits / 2.0 - 1.0)))).astype(float)
+    t, b = _fit_calibration(logits, labels, with_bias=True)
+    assert t == pytest.approx(2.0, rel=0.1)
+    assert b == pytest.approx(-1.0, abs=0.1)
+    t_only, b_none = _fit_calibration(logits, labels, with_bias=False)
+    assert b_none == 0.0
+    assert t_only > 0
+
+
+def test_best_threshold_maximises_f1_and_prefers_the_higher_on_ties() -> None:
+    labels = [1, 1, 1, 0, 0, 0]
+    # Every grid cut in (0.33, 0.62] separates the classes; the highest of them wins.
+    assert _best_threshold([0.9, 0.8, 0.62, 0.33, 0.2, 0.1], labels) == 0.6
+    # Only cuts in (0.2, 0.3] do, and a lone positive at 0.3 must still be caught.
+    assert _best_threshold([0.9, 0.8, 0.3, 0.2, 0.1, 0.1], labels) == 0.3
+    assert set(THRESHOLD_GRID) >= {0.25, 0.3, 0.6}
+
+
 @pytest.fixture
 def tiny_base(tmp_path: Path) -> Path:
     """A random-weight 2-layer BERT (hidden 32) and WordPiece tokenizer saved to disk."""
@@ -171,6 +207,43 @@ def test_train_promo_tiny_roundtrip(tmp_path: Path, tiny_base: Path) -> None:
         assert 0.0 <= scores[key] <= 1.0
 
 
+def test_train_promo_cross_fits_calibration_and_threshold(tmp_path: Path, tiny_base: Path) -> None:
+    promo = ["Call today for the best regenerative procedure.", "Request a free packet today!"]
+    fact = ["The study found loss of muscle mass with aging.", "Muscle loss is a risk in aging."]
+    rows = []
+    for n in range(12):
+        texts, label = (promo, 1) if n % 2 else (fact, 0)
+        for k, text in enumerate(texts):
+            rows.append(
+                {
+                    "text": f"{text} ({n}.{k})",
+                    "label": label,
+                    "source": f"doc{n}",
+                    "context_promo_page": bool(label),
+                    "split": "val" if n >= 10 else "train",
+                }
+            )
+    data = tmp_path / "promo.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "head"
+    metrics = train_promo(data, out, base_model=str(tiny_base), epochs=30)
+    assert metrics["calibration_fitted_on"] == "train, cross-fitted"
+    assert metrics["train_cv"]["n"] == 20
+    assert metrics["threshold"] in THRESHOLD_GRID
+    classifier = load_promo_classifier(out)
+    assert classifier.threshold == metrics["threshold"]
+    assert classifier.head.calibration_bias == pytest.approx(metrics["calibration_bias"])
+
+
+def test_head_saved_before_platt_scaling_still_loads(tmp_path: Path, tiny_base: Path) -> None:
+    out = tmp_path / "head"
+    train_promo(_write_tiny_data(tmp_path / "d.jsonl"), out, base_model=str(tiny_base), epochs=2)
+    config = json.loads((out / "promo.json").read_text())
+    del config["calibration_bias"]
+    (out / "promo.json").write_text(json.dumps(config))
+    assert load_promo_classifier(out).head.calibration_bias == 0.0
+
+
 def test_load_promo_classifier_missing_dir_is_actionable(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="claimscan train promo"):
         load_promo_classifier(tmp_path / "nowhere")
@@ -218,4 +291,4 @@ def test_shipped_head_scores_real_sentences() -> None:
     fact = "The study found that loss of muscle mass is common with aging."
     probs = classifier.predict([promo, fact], PROMO_PAGE + "\n" + ABSTRACT)
     assert probs[0] > 0.5
-    assert probs[1] < 0.5
+    assert probs[1] < classifier.threshold

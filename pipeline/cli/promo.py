@@ -24,6 +24,8 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key in ("n", "accuracy", "macro_f1", "promo_f1", "ece", "context_accuracy"):
+        if key not in metrics:
+            continue
         value = metrics[key]
         table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     for cls, name in (("1", "promotional"), ("0", "not promotional")):
@@ -74,9 +76,17 @@ def train_promo_cmd(
     metrics = train_promo(data_file, target, base_model=config.base_model, seed=seed, epochs=epochs)
     console = Console()
     console.print(_metrics_table("train split", metrics["train"]))
+    if metrics["train_cv"] is not None:
+        console.print(
+            _metrics_table("train split, cross-validated by document", metrics["train_cv"])
+        )
     if metrics["val"] is not None:
         console.print(_metrics_table("val split", metrics["val"]))
-    console.print(f"temperature {metrics['temperature']:.3f}, threshold {metrics['threshold']}")
+    console.print(
+        f"calibration: temperature {metrics['temperature']:.3f}, bias "
+        f"{metrics['calibration_bias']:.3f} (fitted on {metrics['calibration_fitted_on']}); "
+        f"threshold {metrics['threshold']}"
+    )
 
 
 @eval_group.command(name="promo")

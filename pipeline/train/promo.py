@@ -13,6 +13,7 @@ in training and evaluation; at prediction time the real page text is used.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,7 +37,11 @@ DEFAULT_EPOCHS = 300
 DEFAULT_LR = 0.05
 DEFAULT_WEIGHT_DECAY = 1e-3
 DEFAULT_THRESHOLD = 0.5
+"""Used when the data are too few to choose a threshold by cross-validation."""
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))
 ECE_BINS = 10
+CV_FOLDS = 5
+"""Folds for the cross-fitted calibration and threshold, and the train-split CV figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,27 +119,129 @@ def _features(
     return emb, cues
 
 
-def _fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Fit one temperature minimising validation NLL (Guo et al. 2017, temperature scaling)."""
+def _fit_calibration(
+    logits: np.ndarray, labels: np.ndarray, *, with_bias: bool
+) -> tuple[float, float]:
+    """Fit P = sigmoid(z / T + b) by minimising NLL; return (T, b).
+
+    With ``with_bias`` this is Platt scaling: the head is trained with class-balanced
+    loss, which shifts every logit towards "promotional", and a temperature alone
+    cannot undo a shift. Without it, it is temperature scaling (Guo et al. 2017), used
+    on the small held-out splits where a second parameter would overfit.
+    """
     import torch
 
     z = torch.tensor(logits, dtype=torch.float64)
     y = torch.tensor(labels, dtype=torch.float64)
     # Optimise log T so the temperature stays positive.
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+    shift = torch.zeros(1, dtype=torch.float64, requires_grad=with_bias)
+    opt = torch.optim.LBFGS([log_t, shift] if with_bias else [log_t], lr=0.1, max_iter=200)
     loss_fn = torch.nn.BCEWithLogitsLoss()
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = loss_fn(z / log_t.exp(), y)
+        loss = loss_fn(z / log_t.exp() + shift, y)
         loss.backward()
         return loss
 
     opt.step(closure)
-    t = float(log_t.exp().item())
-    # A degenerate val split (one class, perfectly separated) drives T to 0 or infinity.
-    return min(max(t, 0.05), 20.0) if math.isfinite(t) else 1.0
+    t, bias = float(log_t.exp().item()), float(shift.item())
+    if not (math.isfinite(t) and math.isfinite(bias)):
+        return 1.0, 0.0
+    # A degenerate split (one class, perfectly separated) drives T to 0 or infinity.
+    return min(max(t, 0.05), 20.0), min(max(bias, -10.0), 10.0)
+
+
+def _best_threshold(probs: Sequence[float], labels: Sequence[int]) -> float:
+    """Return the grid threshold (0.05 steps) with the highest promotional F1. Pure.
+
+    Ties go to the higher threshold: fewer sentences flagged for the same F1.
+    """
+    best = (-1.0, DEFAULT_THRESHOLD)
+    for t in THRESHOLD_GRID:
+        f1 = score_probabilities(probs, labels, t)["promo_f1"]
+        if f1 >= best[0]:
+            best = (f1, t)
+    return best[1]
+
+
+def _fold_of(source: str) -> int:
+    # Whole documents go to one fold, as in the train/val split, so no page is scored by
+    # a head that saw its other sentences.
+    return int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16) % CV_FOLDS
+
+
+def _standardiser(cues: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    std = cues.std(axis=0)
+    # Constant cues (e.g. no trademark anywhere in a tiny set) would divide by zero.
+    return cues.mean(axis=0), np.where(std < 1e-6, 1.0, std).astype(np.float32)
+
+
+def _fit_linear(
+    emb: np.ndarray,
+    cues: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int,
+    epochs: int,
+    lr: float,
+    weight_decay: float,
+) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, float]:
+    """Fit logistic regression on [embedding, standardised cues].
+
+    Returns:
+        (weight, bias, cue mean, cue std, final training loss).
+    """
+    import torch
+
+    mean, std = _standardiser(cues)
+    x = torch.tensor(np.concatenate([emb, (cues - mean) / std], axis=1), dtype=torch.float32)
+    y = torch.tensor(labels, dtype=torch.float32)
+    torch.manual_seed(seed)
+    linear = torch.nn.Linear(x.shape[1], 1)
+    pos = float(y.sum())
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([(len(y) - pos) / pos]))
+    opt = torch.optim.Adam(
+        [
+            {"params": [linear.weight], "weight_decay": weight_decay},
+            {"params": [linear.bias], "weight_decay": 0.0},
+        ],
+        lr=lr,
+    )
+    loss = torch.zeros(())
+    for _ in range(epochs):
+        opt.zero_grad()
+        loss = loss_fn(linear(x).squeeze(1), y)
+        loss.backward()
+        opt.step()
+    return (
+        linear.weight.detach().numpy()[0].astype(np.float32),
+        float(linear.bias.detach().item()),
+        mean.astype(np.float32),
+        std,
+        float(loss.item()),
+    )
+
+
+def _cross_fitted_logits(
+    records: Sequence[PromoRecord], emb: np.ndarray, cues: np.ndarray, **fit: Any
+) -> np.ndarray | None:
+    """Return each record's logit from a head fitted without its document's fold.
+
+    None when some fold leaves its training part without one of the labels (tiny data).
+    """
+    folds = np.array([_fold_of(r.source) for r in records])
+    labels = np.array([r.label for r in records], dtype=np.float32)
+    out = np.zeros(len(records), dtype=np.float32)
+    for k in np.unique(folds):
+        fit_on, held = folds != k, folds == k
+        if len(set(labels[fit_on].tolist())) < 2:
+            return None
+        weight, bias, mean, std, _ = _fit_linear(emb[fit_on], cues[fit_on], labels[fit_on], **fit)
+        x = np.concatenate([emb[held], (cues[held] - mean) / std], axis=1)
+        out[held] = x @ weight + np.float32(bias)
+    return out
 
 
 def train_promo(
@@ -146,13 +253,16 @@ def train_promo(
     epochs: int = DEFAULT_EPOCHS,
     lr: float = DEFAULT_LR,
     weight_decay: float = DEFAULT_WEIGHT_DECAY,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
     """Train the logistic-regression head, calibrate it, evaluate it and save it.
 
     Full-batch Adam on class-balanced binary cross-entropy over [embedding, standardised
-    cues]; then a temperature is fitted on the ``val`` split (or on ``train`` when the
-    file has no ``val`` records, which the returned metrics say).
+    cues]. Calibration (Platt scaling) and the decision threshold are fitted on
+    cross-fitted train logits (each document scored by a head trained on the other
+    folds), so the ``val`` split stays untouched for reporting. With too little data
+    for that, a temperature is fitted on ``val`` (then ``train``) and the threshold is
+    :data:`DEFAULT_THRESHOLD`; the returned metrics say which.
 
     Args:
         data_file: Labelled sentences (see :func:`read_records`).
@@ -162,18 +272,18 @@ def train_promo(
         epochs: Full-batch optimisation steps.
         lr: Adam learning rate.
         weight_decay: L2 penalty on the head's weights (not the bias).
-        threshold: P(promotional) at or above which a claim is labelled promotional.
+        threshold: P(promotional) at or above which a claim is labelled promotional;
+            None chooses the one with the best cross-validated promotional F1.
 
     Returns:
-        ``{"train": {...}, "val": {...}, "temperature": float, ...}`` as in
-        ``metrics.json``; the split metrics come from :func:`evaluate_promo`.
+        ``{"train": {...}, "train_cv": {...} | None, "val": {...} | None,
+        "temperature": float, ...}`` as in ``metrics.json``; ``train_cv`` scores the
+        cross-fitted train predictions, the others come from :func:`evaluate_promo`.
 
     Raises:
         ConfigError: The data file is unreadable or its train split lacks a class.
         ModelLoadError: The encoder cannot be loaded.
     """
-    import torch
-
     from pipeline.embed import load_embedder
 
     records = read_records(data_file)
@@ -184,47 +294,41 @@ def train_promo(
     documents = documents_by_source(records)
     embedder = load_embedder(base_model)
     emb, cues = _features(train, embedder, documents)
-    mean = cues.mean(axis=0)
-    # Constant cues (e.g. no trademark anywhere in a tiny set) would divide by zero.
-    std = np.where(cues.std(axis=0) < 1e-6, 1.0, cues.std(axis=0)).astype(np.float32)
-    x = torch.tensor(np.concatenate([emb, (cues - mean) / std], axis=1), dtype=torch.float32)
-    y = torch.tensor([r.label for r in train], dtype=torch.float32)
-
-    torch.manual_seed(seed)
-    linear = torch.nn.Linear(x.shape[1], 1)
-    pos = float(y.sum())
-    pos_weight = torch.tensor([(len(y) - pos) / pos])
-    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    opt = torch.optim.Adam(
-        [
-            {"params": [linear.weight], "weight_decay": weight_decay},
-            {"params": [linear.bias], "weight_decay": 0.0},
-        ],
-        lr=lr,
-    )
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(linear(x).squeeze(1), y)
-        loss.backward()
-        opt.step()
-
+    labels = np.array([r.label for r in train], dtype=np.float64)
+    fit = {"seed": seed, "epochs": epochs, "lr": lr, "weight_decay": weight_decay}
+    weight, bias, mean, std, final_loss = _fit_linear(emb, cues, labels, **fit)
     head = PromoHead(
-        weight=linear.weight.detach().numpy()[0].astype(np.float32),
-        bias=float(linear.bias.detach().item()),
-        cue_mean=mean.astype(np.float32),
+        weight=weight,
+        bias=bias,
+        cue_mean=mean,
         cue_std=std,
         feature_names=CUE_FEATURES,
         embedding_dim=int(emb.shape[1]),
         temperature=1.0,
-        threshold=threshold,
+        calibration_bias=0.0,
+        threshold=DEFAULT_THRESHOLD,
         base_model=base_model,
         metadata={},
     )
-    calib = val or train
-    calib_emb, calib_cues = _features(calib, embedder, documents)
-    temperature = _fit_temperature(
-        head.logits(calib_emb, calib_cues), np.array([r.label for r in calib], dtype=np.float64)
-    )
+    cv_logits = _cross_fitted_logits(train, emb, cues, **fit)
+    cv_probs: list[float] | None = None
+    if cv_logits is not None:
+        fitted_on = "train, cross-fitted"
+        temperature, shift = _fit_calibration(cv_logits, labels, with_bias=True)
+        z = np.clip(cv_logits / temperature + shift, -50.0, 50.0)
+        cv_probs = (1.0 / (1.0 + np.exp(-z))).tolist()
+    else:
+        calib = val or train
+        fitted_on = "val" if val else "train"
+        calib_emb, calib_cues = _features(calib, embedder, documents)
+        temperature, shift = _fit_calibration(
+            head.logits(calib_emb, calib_cues),
+            np.array([r.label for r in calib], dtype=np.float64),
+            with_bias=False,
+        )
+    int_labels = labels.astype(int).tolist()
+    if threshold is None:
+        threshold = _best_threshold(cv_probs, int_labels) if cv_probs else DEFAULT_THRESHOLD
     metadata = {
         "data_file": str(data_file),
         "seed": seed,
@@ -233,16 +337,24 @@ def train_promo(
         "weight_decay": weight_decay,
         "n_train": len(train),
         "n_val": len(val),
-        "temperature_fitted_on": "val" if val else "train",
-        "final_train_loss": round(float(loss.item()), 6),
+        "calibration_fitted_on": fitted_on,
+        "final_train_loss": round(final_loss, 6),
     }
-    head = dataclasses.replace(head, temperature=temperature, metadata=metadata)
+    head = dataclasses.replace(
+        head,
+        temperature=temperature,
+        calibration_bias=shift,
+        threshold=threshold,
+        metadata=metadata,
+    )
     classifier = PromoClassifier(head, embedder)
     metrics = {
         **metadata,
         "temperature": temperature,
+        "calibration_bias": shift,
         "threshold": threshold,
         "train": evaluate_promo(classifier, train, documents=documents),
+        "train_cv": score_probabilities(cv_probs, int_labels, threshold) if cv_probs else None,
         "val": evaluate_promo(classifier, val, documents=documents) if val else None,
     }
     head.save(out_dir)
@@ -307,17 +419,28 @@ def evaluate_promo(
         for i, s in zip(idx, scores, strict=True):
             probs[i] = s
         # The page flag is judged on all of the page's sentences, not just this split's.
-        predicted = commercial_context_from(document_cues(documents[source]), scores)
+        predicted = commercial_context_from(document_cues(documents[source]), scores, threshold)
         context_hits += predicted == records[idx[0]].context_promo_page
-    labels = [r.label for r in records]
+    return {
+        **score_probabilities(probs, [r.label for r in records], threshold),
+        "n_documents": len(by_source),
+        "context_accuracy": context_hits / len(by_source) if by_source else 0.0,
+    }
+
+
+def score_probabilities(
+    probs: Sequence[float], labels: Sequence[int], threshold: float
+) -> dict[str, Any]:
+    """Return ``n``, ``accuracy``, ``macro_f1``, ``promo_f1``, ``ece``, ``per_class`` and
+    ``threshold`` for P(promotional) scores against 0/1 labels. Pure."""
     preds = [int(p >= threshold) for p in probs]
     per_class: dict[str, dict[str, float]] = {}
     for cls in (0, 1):
         tp = sum(p == cls and y == cls for p, y in zip(preds, labels, strict=True))
         fp = sum(p == cls and y != cls for p, y in zip(preds, labels, strict=True))
         fn = sum(p != cls and y == cls for p, y in zip(preds, labels, strict=True))
-        per_class[str(cls)] = {**_prf(tp, fp, fn), "support": float(labels.count(cls))}
-    n = len(records)
+        per_class[str(cls)] = {**_prf(tp, fp, fn), "support": float(list(labels).count(cls))}
+    n = len(labels)
     return {
         "n": n,
         "accuracy": sum(p == y for p, y in zip(preds, labels, strict=True)) / n if n else 0.0,
@@ -326,6 +449,4 @@ def evaluate_promo(
         "ece": expected_calibration_error(probs, labels),
         "per_class": per_class,
         "threshold": threshold,
-        "n_documents": len(by_source),
-        "context_accuracy": context_hits / len(by_source) if by_source else 0.0,
     }
