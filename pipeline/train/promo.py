@@ -295,7 +295,7 @@ def train_promo(
     embedder = load_embedder(base_model)
     emb, cues = _features(train, embedder, documents)
     labels = np.array([r.label for r in train], dtype=np.float64)
-    fit = {"seed": seed, "epochs": epochs, "lr": lr, "weight_decay": weight_decay}
+    fit: dict[str, Any] = {"seed": seed, "epochs": epochs, "lr": lr, "weight_decay": weight_decay}
     weight, bias, mean, std, final_loss = _fit_linear(emb, cues, labels, **fit)
     head = PromoHead(
         weight=weight,
