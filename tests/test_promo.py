@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from pipeline.errors import ModelLoadError
+from pipeline.cli import cli
+from pipeline.errors import ConfigError, ModelLoadError
 from pipeline.promo import (
     CUE_FEATURES,
     SENTENCE_FEATURES,
@@ -23,8 +25,10 @@ from pipeline.train.promo import (
     THRESHOLD_GRID,
     _best_threshold,
     _fit_calibration,
+    agreement,
     evaluate_promo,
     read_records,
+    read_second_annotation,
     train_promo,
 )
 from tests.conftest import tiny_bert
@@ -244,6 +248,64 @@ def test_head_saved_before_platt_scaling_still_loads(tmp_path: Path, tiny_base: 
     assert load_promo_classifier(out).head.calibration_bias == 0.0
 
 
+def test_agreement_kappa_and_f1() -> None:
+    # 8 sentences, 3 disagreements: observed 5/8. The first labels half of them 1, so
+    # chance agreement is 1/2 whatever the second does.
+    first = [1, 1, 1, 1, 0, 0, 0, 0]
+    second = [1, 1, 0, 0, 1, 0, 0, 0]
+    a = agreement(first, second)
+    assert a["agreement"] == pytest.approx(5 / 8)
+    assert a["kappa"] == pytest.approx((5 / 8 - 1 / 2) / (1 - 1 / 2))
+    assert (a["precision"], a["recall"]) == pytest.approx((2 / 3, 1 / 2))
+    assert agreement(first, first)["kappa"] == pytest.approx(1.0)
+    assert agreement([], [])["n"] == 0
+
+
+def test_read_second_annotation_rejects_bad_lines(tmp_path: Path) -> None:
+    good = tmp_path / "second.jsonl"
+    good.write_text('{"text": "A", "label": 1, "unsure": false}\n\n{"text": "B", "label": 0}\n')
+    assert read_second_annotation(good) == {"A": 1, "B": 0}
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "A", "label": 2}\n')
+    with pytest.raises(ConfigError, match="bad.jsonl:1"):
+        read_second_annotation(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_second_annotation(tmp_path / "missing.jsonl")
+
+
+def test_cli_train_then_eval_promo_with_a_second_annotation(
+    tmp_path: Path, tiny_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _write_tiny_data(tmp_path / "promo.jsonl")
+    out = tmp_path / "head"
+    trained = CliRunner().invoke(
+        cli,
+        ["train", "promo", "--data", str(data), "--out", str(out), "--epochs", "5",
+         "--base-model", str(tiny_base)],
+    )  # fmt: skip
+    assert trained.exit_code == 0, trained.output
+    assert "val split" in trained.output
+    second = tmp_path / "second.jsonl"
+    second.write_text(
+        '{"text": "Learn more about our superior clinic.", "label": 1}\n'
+        '{"text": "Aging is a risk for muscle loss.", "label": 1}\n'
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["eval", "promo", "--data", str(data), "--model", str(out),
+         "--base-model", str(tiny_base), "--second-annotation", str(second)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "agreement on 2 sentences labelled twice" in result.output
+    # The second annotator agrees on one 1 and adds one: P 0.5, R 1.0.
+    assert "0.500 / 1.000 / 0.667" in result.output
+    missing = CliRunner().invoke(
+        cli, ["eval", "promo", "--data", str(data), "--second-annotation", str(tmp_path / "x")]
+    )
+    assert missing.exit_code != 0
+    assert "cannot read second annotation" in missing.output
+
+
 def test_load_promo_classifier_missing_dir_is_actionable(tmp_path: Path) -> None:
     with pytest.raises(ModelLoadError, match="claimscan train promo"):
         load_promo_classifier(tmp_path / "nowhere")
@@ -277,6 +339,12 @@ def test_dataset_file_integrity() -> None:
     assert counts[1] >= 80
     assert not any(r["source"].startswith("healthfc") for r in rows)
     assert read_records(DATA_FILE)  # the loader accepts the shipped file
+
+
+def test_second_annotation_covers_exactly_the_val_split() -> None:
+    second = read_second_annotation(DATA_FILE.with_name("val_second_annotation.jsonl"))
+    val = {r.text for r in read_records(DATA_FILE) if r.split == "val"}
+    assert set(second) == val
 
 
 @pytest.mark.slow

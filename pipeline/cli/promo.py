@@ -111,23 +111,76 @@ def train_promo_cmd(
     show_default=True,
     help="Score the val split only, or every record.",
 )
+@click.option(
+    "--second-annotation",
+    "second_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An independent labelling of some of the same sentences (JSON lines: text, "
+    "label); prints how the two annotators and the model agree.",
+)
 @handle_errors
-def eval_promo_cmd(data_file: Path, model: str | None, base_model: str | None, split: str) -> None:
+def eval_promo_cmd(
+    data_file: Path,
+    model: str | None,
+    base_model: str | None,
+    split: str,
+    second_file: Path | None,
+) -> None:
     """Score the promotional head on labelled sentences: accuracy, macro-F1, P/R/F1, ECE.
 
     \b
     Example:
         claimscan eval promo --data data/promo/promo.jsonl --split val
+        claimscan eval promo --second-annotation data/promo/val_second_annotation.jsonl
     """
     from rich.console import Console
 
     from pipeline.promo import load_promo_classifier
-    from pipeline.train.promo import documents_by_source, evaluate_promo, read_records
+    from pipeline.train.promo import (
+        documents_by_source,
+        evaluate_promo,
+        read_records,
+        read_second_annotation,
+    )
 
     config = build_config(promo_model=model, base_model=base_model)
+    second = read_second_annotation(second_file) if second_file else None
     classifier = load_promo_classifier(config.promo_model, config.base_model)
     records = read_records(data_file)
     documents = documents_by_source(records)
     chosen = records if split == "all" else [r for r in records if r.split == "val"]
     metrics = evaluate_promo(classifier, chosen, documents=documents)
-    Console().print(_metrics_table(f"{data_file} ({split})", metrics))
+    console = Console()
+    console.print(_metrics_table(f"{data_file} ({split})", metrics))
+    if second is not None:
+        console.print(_agreement_table(classifier, chosen, documents, second))
+
+
+def _agreement_table(
+    classifier: Any, records: list[Any], documents: dict[str, str], second: dict[str, int]
+) -> Any:
+    from rich.table import Table
+
+    from pipeline.train.promo import agreement, predict_records
+
+    shared = [r for r in records if r.text in second]
+    probs = predict_records(classifier, shared, documents)
+    first = [r.label for r in shared]
+    other = [second[r.text] for r in shared]
+    model = [int(p >= classifier.threshold) for p in probs]
+    table = Table(title=f"agreement on {len(shared)} sentences labelled twice")
+    for column in ("labels", "against", "kappa", "P / R / F1 of the 1s"):
+        table.add_column(column, justify="left" if column in ("labels", "against") else "right")
+    for name, ref_name, ref, got in (
+        ("second annotator", "data file", first, other),
+        ("model", "data file", first, model),
+        ("model", "second annotator", other, model),
+    ):
+        a = agreement(ref, got)
+        table.add_row(
+            name,
+            ref_name,
+            f"{a['kappa']:.3f}",
+            f"{a['precision']:.3f} / {a['recall']:.3f} / {a['f1']:.3f}",
+        )
+    return table

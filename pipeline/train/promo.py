@@ -388,6 +388,22 @@ def expected_calibration_error(probs: Sequence[float], labels: Sequence[int]) ->
     return float(ece)
 
 
+def predict_records(
+    classifier: PromoClassifier,
+    records: Sequence[PromoRecord],
+    documents: Mapping[str, str] | None = None,
+) -> list[float]:
+    """Return P(promotional) for each record, each scored with its own document's text.
+
+    Args:
+        classifier: A loaded :class:`PromoClassifier`.
+        records: Sentences to score; their ``source`` groups them into documents.
+        documents: Page text per source; by default rebuilt from ``records`` themselves.
+    """
+    documents = documents or documents_by_source(records)
+    return classifier.predict_pairs([(r.text, documents[r.source]) for r in records])
+
+
 def evaluate_promo(
     classifier: PromoClassifier,
     records: Sequence[PromoRecord],
@@ -409,16 +425,14 @@ def evaluate_promo(
     """
     documents = documents or documents_by_source(records)
     threshold = classifier.threshold
-    probs: list[float] = [0.0] * len(records)
+    probs = predict_records(classifier, records, documents)
     by_source: dict[str, list[int]] = {}
     for i, r in enumerate(records):
         by_source.setdefault(r.source, []).append(i)
     context_hits = 0
     for source, idx in by_source.items():
-        scores = classifier.predict([records[i].text for i in idx], documents[source])
-        for i, s in zip(idx, scores, strict=True):
-            probs[i] = s
         # The page flag is judged on all of the page's sentences, not just this split's.
+        scores = [probs[i] for i in idx]
         predicted = commercial_context_from(document_cues(documents[source]), scores, threshold)
         context_hits += predicted == records[idx[0]].context_promo_page
     return {
@@ -426,6 +440,55 @@ def evaluate_promo(
         "n_documents": len(by_source),
         "context_accuracy": context_hits / len(by_source) if by_source else 0.0,
     }
+
+
+def read_second_annotation(path: Path) -> dict[str, int]:
+    """Read an independent second annotation: JSON lines of ``text`` and ``label`` 0/1.
+
+    Returns:
+        Label by sentence text.
+
+    Raises:
+        ConfigError: The file is missing or a line is malformed.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read second annotation {str(path)!r}: {exc}") from exc
+    labels: dict[str, int] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            text, label = str(raw["text"]), int(raw["label"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{n}: not an annotation line ({exc})") from exc
+        if label not in (0, 1):
+            raise ConfigError(f"{path}:{n}: label must be 0 or 1")
+        labels[text] = label
+    return labels
+
+
+def agreement(reference: Sequence[int], other: Sequence[int]) -> dict[str, float]:
+    """Compare two 0/1 labellings of the same sentences. Pure.
+
+    Returns:
+        ``n``, ``agreement`` (share of equal labels), Cohen's ``kappa``, and
+        ``precision`` / ``recall`` / ``f1`` of ``other``'s 1s against ``reference``.
+    """
+    n = len(reference)
+    if n == 0:
+        return {"n": 0, "agreement": 0.0, "kappa": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0}
+    pairs = list(zip(reference, other, strict=True))
+    observed = sum(a == b for a, b in pairs) / n
+    ref_rate, other_rate = sum(reference) / n, sum(other) / n
+    chance = ref_rate * other_rate + (1 - ref_rate) * (1 - other_rate)
+    kappa = (observed - chance) / (1 - chance) if chance < 1 else 1.0
+    tp = sum(a == 1 and b == 1 for a, b in pairs)
+    fp = sum(a == 0 and b == 1 for a, b in pairs)
+    fn = sum(a == 1 and b == 0 for a, b in pairs)
+    return {"n": n, "agreement": observed, "kappa": kappa, **_prf(tp, fp, fn)}
 
 
 def score_probabilities(
