@@ -304,6 +304,11 @@ def test_cli_train_then_eval_promo_with_a_second_annotation(
     )
     assert missing.exit_code != 0
     assert "cannot read second annotation" in missing.output
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    nothing = CliRunner().invoke(cli, ["eval", "promo", "--data", str(empty)])
+    assert nothing.exit_code != 0
+    assert "no val records to score" in nothing.output
 
 
 def test_load_promo_classifier_missing_dir_is_actionable(tmp_path: Path) -> None:

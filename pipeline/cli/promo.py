@@ -135,6 +135,7 @@ def eval_promo_cmd(
     """
     from rich.console import Console
 
+    from pipeline.errors import ConfigError
     from pipeline.promo import load_promo_classifier
     from pipeline.train.promo import (
         documents_by_source,
@@ -144,11 +145,14 @@ def eval_promo_cmd(
     )
 
     config = build_config(promo_model=model, base_model=base_model)
+    # Bad input files fail before the slow model load.
     second = read_second_annotation(second_file) if second_file else None
-    classifier = load_promo_classifier(config.promo_model, config.base_model)
     records = read_records(data_file)
-    documents = documents_by_source(records)
     chosen = records if split == "all" else [r for r in records if r.split == "val"]
+    if not chosen:
+        raise ConfigError(f"{data_file}: no {'' if split == 'all' else 'val '}records to score")
+    documents = documents_by_source(records)
+    classifier = load_promo_classifier(config.promo_model, config.base_model)
     metrics = evaluate_promo(classifier, chosen, documents=documents)
     console = Console()
     console.print(_metrics_table(f"{data_file} ({split})", metrics))

@@ -16,10 +16,10 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,6 +40,7 @@ DEFAULT_THRESHOLD = 0.5
 """Used when the data are too few to choose a threshold by cross-validation."""
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))
 ECE_BINS = 10
+T = TypeVar("T")
 CV_FOLDS = 5
 """Folds for the cross-fitted calibration and threshold, and the train-split CV figures."""
 
@@ -59,6 +60,41 @@ class PromoRecord:
     """``train`` or ``val``; grouped by ``source`` document."""
 
 
+def _json_lines(path: Path, what: str, parse: Callable[[Any], T]) -> list[T]:
+    """Parse each non-blank line of a JSON-lines file with ``parse``.
+
+    Raises:
+        ConfigError: The file cannot be read, or a line is not JSON or ``parse`` rejects
+            it (KeyError, TypeError or ValueError), naming the file and line.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {exc}") from exc
+    out = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(parse(json.loads(line)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}:{n}: not a line of {what} ({exc})") from exc
+    return out
+
+
+def _record(raw: Any) -> PromoRecord:
+    record = PromoRecord(
+        text=str(raw["text"]),
+        label=int(raw["label"]),
+        source=str(raw["source"]),
+        context_promo_page=bool(raw["context_promo_page"]),
+        split=str(raw["split"]),
+    )
+    if record.label not in (0, 1) or record.split not in ("train", "val"):
+        raise ValueError("label must be 0/1 and split train/val")
+    return record
+
+
 def read_records(data_file: Path) -> list[PromoRecord]:
     """Read and check a promotional data file.
 
@@ -72,29 +108,7 @@ def read_records(data_file: Path) -> list[PromoRecord]:
     Raises:
         ConfigError: The file is missing or a line is malformed.
     """
-    try:
-        lines = data_file.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read promotional data {str(data_file)!r}: {exc}") from exc
-    records = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            record = PromoRecord(
-                text=str(raw["text"]),
-                label=int(raw["label"]),
-                source=str(raw["source"]),
-                context_promo_page=bool(raw["context_promo_page"]),
-                split=str(raw["split"]),
-            )
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{data_file}:{n}: not a promotional record ({exc})") from exc
-        if record.label not in (0, 1) or record.split not in ("train", "val"):
-            raise ConfigError(f"{data_file}:{n}: label must be 0/1 and split train/val")
-        records.append(record)
-    return records
+    return _json_lines(data_file, "promotional data", _record)
 
 
 def documents_by_source(records: Iterable[PromoRecord]) -> dict[str, str]:
@@ -442,6 +456,13 @@ def evaluate_promo(
     }
 
 
+def _annotation(raw: Any) -> tuple[str, int]:
+    label = int(raw["label"])
+    if label not in (0, 1):
+        raise ValueError("label must be 0 or 1")
+    return str(raw["text"]), label
+
+
 def read_second_annotation(path: Path) -> dict[str, int]:
     """Read an independent second annotation: JSON lines of ``text`` and ``label`` 0/1.
 
@@ -451,23 +472,7 @@ def read_second_annotation(path: Path) -> dict[str, int]:
     Raises:
         ConfigError: The file is missing or a line is malformed.
     """
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read second annotation {str(path)!r}: {exc}") from exc
-    labels: dict[str, int] = {}
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            text, label = str(raw["text"]), int(raw["label"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}:{n}: not an annotation line ({exc})") from exc
-        if label not in (0, 1):
-            raise ConfigError(f"{path}:{n}: label must be 0 or 1")
-        labels[text] = label
-    return labels
+    return dict(_json_lines(path, "second annotation", _annotation))
 
 
 def agreement(reference: Sequence[int], other: Sequence[int]) -> dict[str, float]:
