@@ -157,6 +157,7 @@ def decide(
     model: str = "",
     max_evidence: int = 5,
     promo_threshold: float = PROMO_THRESHOLD,
+    promo_signs: Sequence[str] = (),
 ) -> Verdict:
     """Label one claim from its evidence and its promotional probability.
 
@@ -168,6 +169,8 @@ def decide(
         model: Names the models used, for the report.
         max_evidence: How many evidence sentences to keep on the verdict.
         promo_threshold: The promotional model's own decision threshold.
+        promo_signs: Promotional cues seen in the sentence, named in the rationale when
+            the claim is labelled promotional.
 
     Returns:
         The verdict, with a one-sentence rationale naming the deciding evidence.
@@ -198,6 +201,8 @@ def decide(
             f"probability {q:.2f}; flagged from {promo_threshold:.2f}), so it is labelled by "
             "what it does rather than by the evidence."
         )
+        if promo_signs:
+            rationale += f" Signs in the sentence: {'; '.join(promo_signs)}."
     elif status is EvidenceStatus.UNAVAILABLE:
         label = Label.CONTESTED
         error = retrieval.error if retrieval and retrieval.error else "PubMed did not answer"

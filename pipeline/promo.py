@@ -221,6 +221,34 @@ def sentence_cues(sentence: str, doc: DocumentCues) -> list[float]:
     ]
 
 
+def promotional_signs(sentence: str, document_text: str) -> list[str]:
+    """Name the promotional cues present in a sentence, quoting what matched. Pure.
+
+    For the rationale of a claim labelled promotional: an editor sees which words read as
+    selling. The label itself comes from the trained head, which also weighs wording no
+    cue names, so a flagged sentence can have no signs to show.
+
+    Args:
+        sentence: The claim.
+        document_text: Its page, for brand names repeated across it.
+    """
+    signs: list[str] = []
+
+    def quote(kind: str, match: re.Match[str] | None) -> None:
+        if match:
+            signs.append(f'{kind} "{match.group(0).strip()}"')
+
+    quote("trademark sign", _TRADEMARK.search(sentence))
+    quote("superiority wording", _SUPERIORITY.search(sentence))
+    quote("call to action", _CTA_START.search(sentence) or _CTA_ANY.search(sentence))
+    quote("credentials or volume", _VOLUME.search(sentence))
+    brands = sorted(set(_CAPITALISED.findall(sentence)) & document_cues(document_text).brands)
+    if brands:
+        signs.append(f'brand named across the page "{brands[0]}"')
+    quote("provider voice", _FIRST_PERSON.search(sentence) or _FIRST_PERSON_CI.search(sentence))
+    return signs
+
+
 def cue_matrix(sentences: Sequence[str], document_text: str) -> np.ndarray:
     """Return the hand-made cues of each sentence, shape (len(sentences), len(CUE_FEATURES))."""
     doc = document_cues(document_text)

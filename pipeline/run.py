@@ -33,6 +33,7 @@ from pipeline.config import Config
 from pipeline.errors import IngestError
 from pipeline.evidence import EvidenceSelector
 from pipeline.ingest import load_source
+from pipeline.promo import promotional_signs
 from pipeline.pubmed.client import PubMed
 from pipeline.retrieve import retrieve
 
@@ -259,6 +260,7 @@ def check_documents(
         promo_probs = [promo[c.id] for c in claims]
         checked: list[CheckedClaim] = []
         for claim, q in zip(claims, promo_probs, strict=True):
+            flagged = q >= m.promo.threshold
             verdict = decide(
                 claim,
                 retrievals.get(claim.id),
@@ -267,6 +269,7 @@ def check_documents(
                 model=m.description,
                 max_evidence=config.evidence_per_claim,
                 promo_threshold=m.promo.threshold,
+                promo_signs=promotional_signs(claim.text, doc.text) if flagged else (),
             )
             checked.append(CheckedClaim(claim, verdict))
         context = (

@@ -19,6 +19,7 @@ from pipeline.promo import (
     cue_matrix,
     document_cues,
     load_promo_classifier,
+    promotional_signs,
     sentence_cues,
 )
 from pipeline.train.promo import (
@@ -85,6 +86,21 @@ def _cue(sentence: str, name: str, document: str = "") -> float:
 )  # fmt: skip
 def test_sentence_cues_on_examples(sentence: str, name: str, expected: float) -> None:
     assert _cue(sentence, name) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Receive a Regenexx® Patient Info Packet and learn why it's a superior solution.",
+         ['trademark sign "®"', 'superiority wording "superior"', 'call to action "Receive"',
+          'brand named across the page "Regenexx"']),
+        ("I have spent more than 80,000 hours of research and patient care.",
+         ['credentials or volume "more than 80,000 hours"', 'provider voice "I"']),
+        ("In 230 participants, back muscle strength was associated with gait speed.", []),
+    ],
+)  # fmt: skip
+def test_promotional_signs_quote_what_matched(sentence: str, expected: list[str]) -> None:
+    assert promotional_signs(sentence, PROMO_PAGE) == expected
 
 
 def test_sentence_cues_brand_mention_uses_document_brands() -> None:

@@ -81,6 +81,8 @@ def test_run_labels_each_claim_with_evidence(server: EutilsServer) -> None:
     assert labels["Exercise"].evidence[0].pmid == "101"
     assert labels["Vitamin"].label is Label.CONTESTED and "PMID 103" in labels["Vitamin"].rationale
     assert labels["Our"].label is Label.COMMERCIAL_PROMOTIONAL
+    assert 'trademark sign "®"' in labels["Our"].rationale
+    assert 'superiority wording "superior"' in labels["Our"].rationale
     for checked in doc.claims:
         assert doc.document.text[checked.claim.start : checked.claim.end] == checked.claim.text
         assert checked.verdict.queries_tried

@@ -91,6 +91,16 @@ def test_decide_promotional_wins_over_evidence(threshold: float) -> None:
     assert v.evidence  # the evidence is still shown to the editor
 
 
+def test_decide_names_promotional_signs_only_when_labelled_promotional() -> None:
+    signs = ('superiority wording "superior"', 'call to action "Request"')
+    v = decide(CLAIM, _retrieval(), [], 0.6, promo_signs=signs)
+    assert v.rationale.endswith(
+        'Signs in the sentence: superiority wording "superior"; call to action "Request".'
+    )
+    assert "Signs" not in decide(CLAIM, _retrieval(), [], 0.6).rationale
+    assert "Signs" not in decide(CLAIM, _retrieval(), [], 0.1, promo_signs=signs).rationale
+
+
 def test_decide_hides_off_topic_sentences_and_says_none_is_about_the_claim() -> None:
     v = decide(CLAIM, _retrieval(), [_s("9", (0.2, 0.2, 0.6), relevance=0.1)], 0.0)
     assert v.evidence == () and "none is about what the claim says" in v.rationale
