@@ -148,7 +148,8 @@ class DocumentCues:
     call_to_action_rate: float
     """Share of sentences that are calls to action."""
     author_bio: float
-    """1.0 when the page carries author-bio or company-boilerplate lines."""
+    """1.0 when the page carries author-bio or company-boilerplate lines, or its author
+    states their own credentials ("I have … more than 80,000 hours")."""
     brands: frozenset[str]
     """Brand-like words repeated at least three times."""
 
@@ -197,7 +198,12 @@ def document_cues(document_text: str) -> DocumentCues:
         brand_repetition=0.0 if top < 3 else 1.0 - 1.5 / top,
         first_person_rate=sum(_has_first_person(s) for s in sentences) / n,
         call_to_action_rate=sum(_is_cta(s) for s in sentences) / n,
-        author_bio=float(bool(_AUTHOR_BIO.search(document_text))),
+        author_bio=float(
+            bool(_AUTHOR_BIO.search(document_text))
+            # A practitioner's article often has no bio box, only the first-person claim
+            # of experience (the nmfscience seed: "Over three decades … I have studied").
+            or any(_VOLUME.search(s) and _has_first_person(s) for s in sentences)
+        ),
         brands=brands,
     )
 

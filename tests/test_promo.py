@@ -115,6 +115,14 @@ def test_document_cues_tell_pages_apart(text: str, promotional: bool) -> None:
     assert (doc.signals() >= 3) is promotional
 
 
+def test_first_person_credentials_count_as_an_author_bio() -> None:
+    page = ABSTRACT + "\nOver three decades of clinical work, I have studied these muscles."
+    assert document_cues(page).author_bio == 1.0
+    # Credentials in the third person are a study's description, not the author's.
+    other = ABSTRACT + "\nOver three decades of clinical work, the team studied these muscles."
+    assert document_cues(other).author_bio == 0.0
+
+
 def test_cue_matrix_shape_and_order() -> None:
     matrix = cue_matrix(["One sentence.", "Another one."], ABSTRACT)
     assert matrix.shape == (2, len(CUE_FEATURES))
