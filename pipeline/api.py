@@ -26,6 +26,7 @@ def load_models(
     per_claim: int = 8,
     quantize: bool = False,
     int8_selector: bool = False,
+    promo_threshold: float | None = None,
 ) -> Models:
     """Load the stance, promotional and embedding models once per process.
 
@@ -37,6 +38,7 @@ def load_models(
         quantize: Run the encoders' Linear layers in dynamic int8 (faster on CPU).
         int8_selector: Rank evidence sentences with an int8 copy of the encoder even
             when ``quantize`` is off (see ``Config.int8_selector``).
+        promo_threshold: Overrides the promotional head's own decision threshold.
 
     Raises:
         ModelLoadError: A model directory or hub id cannot be loaded.
@@ -49,6 +51,8 @@ def load_models(
     embedder = load_embedder(base_model)
     stance = load_stance_classifier(stance_model, base_model)
     promo = load_promo_classifier(promo_model, base_model)
+    if promo_threshold is not None:
+        promo = promo.with_threshold(promo_threshold)
     if quantize:
         fast = int8_copy(embedder)
         if promo.embedder is embedder:
@@ -76,6 +80,7 @@ def models_for(config: Config) -> Models:
         config.evidence_candidates,
         config.quantize,
         config.int8_selector,
+        config.promo_threshold,
     )
 
 

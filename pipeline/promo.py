@@ -14,6 +14,7 @@ Everything else is computation.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -356,6 +357,10 @@ class PromoClassifier:
     @property
     def threshold(self) -> float:
         return self.head.threshold
+
+    def with_threshold(self, threshold: float) -> PromoClassifier:
+        """Return a classifier that labels from ``threshold`` instead (same encoder)."""
+        return PromoClassifier(dataclasses.replace(self.head, threshold=threshold), self.embedder)
 
     def predict(self, sentences: Sequence[str], document_text: str) -> list[float]:
         """Return calibrated P(promotional) for each sentence of one document.

@@ -92,6 +92,22 @@ def test_issue_2_page_seed_flags_promotional_sentence(server: EutilsServer, cach
     assert doc["commercial_context"] is True
 
 
+@needs_shared
+def test_promo_threshold_trades_recall_for_precision(server: EutilsServer, cache: str) -> None:
+    def promotional(*extra: str) -> list[float]:
+        result = _invoke(server, ["check", str(SEED_PAGE), "--format", "json", *extra], cache=cache)
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)["documents"][0]
+        return [c["confidence"] for c in doc["claims"] if c["label"] == "commercial-promotional"]
+
+    default, strict = promotional(), promotional("--promo-threshold", "0.9")
+    assert 0 < len(strict) < len(default)
+    assert min(strict) >= 0.9 and min(default) < 0.9
+    refused = _invoke(server, ["check", str(SEED_PAGE), "--promo-threshold", "1.5"])
+    assert refused.exit_code != 0
+    assert "--promo-threshold" in refused.output
+
+
 def test_claim_jsonl_keeps_one_line_per_input(server: EutilsServer) -> None:
     lines = (
         "Exercise therapy reduces chronic low back pain.\n\nWhiplash causes fatty infiltration.\n"

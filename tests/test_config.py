@@ -42,6 +42,8 @@ def test_no_cache_env_disables_cache(tmp_path: Path) -> None:
         ({"eutils_url": "ftp://x"}, {}, "must start with http"),
         ({"retmax": 0}, {}, "retmax"),
         ({"nonsense": 1}, {}, "unknown setting"),
+        ({}, {"CLAIMSCAN_PROMO_THRESHOLD": "0"}, "promotional threshold"),
+        ({"promo_threshold": 1.5}, {}, "promotional threshold"),
     ],
 )
 def test_load_config_rejects_bad_values(overrides: dict, env: dict, message: str) -> None:
@@ -54,3 +56,14 @@ def test_int8_switches_are_off_unless_turned_on() -> None:
     assert load_config(env={}).quantize is False
     assert load_config(env={"CLAIMSCAN_INT8_SELECTOR": "1"}).int8_selector is True
     assert load_config(env={"CLAIMSCAN_QUANTIZE": "1"}).quantize is True
+
+
+def test_promo_threshold_defaults_to_the_heads_own() -> None:
+    assert load_config(env={}).promo_threshold is None
+    assert load_config(env={"CLAIMSCAN_PROMO_THRESHOLD": "0.6"}).promo_threshold == 0.6
+    assert (
+        load_config(
+            {"promo_threshold": 0.4}, env={"CLAIMSCAN_PROMO_THRESHOLD": "0.6"}
+        ).promo_threshold
+        == 0.4
+    )

@@ -227,6 +227,16 @@ def test_train_promo_tiny_roundtrip(tmp_path: Path, tiny_base: Path) -> None:
     assert mixed[1] == pytest.approx(probs[1], abs=1e-6)
     assert classifier.commercial_context(PROMO_PAGE, [0.9, 0.9]) is True
     assert classifier.commercial_context(ABSTRACT, [0.1, 0.2]) is False
+    strict = classifier.with_threshold(0.95)
+    assert strict.threshold == 0.95 and classifier.threshold != 0.95
+    assert strict.predict(["Call today for a free packet."], ABSTRACT) == classifier.predict(
+        ["Call today for a free packet."], ABSTRACT
+    )
+    # One page signal (a call to action) and two sentences at 0.9: promotional sentences
+    # for the head's own threshold, none from 0.95.
+    page = ABSTRACT + "\nCall us today."
+    assert classifier.commercial_context(page, [0.9, 0.9, 0.1]) is True
+    assert strict.commercial_context(page, [0.9, 0.9, 0.1]) is False
 
     scores = evaluate_promo(classifier, read_records(data))
     assert scores["n"] == 10
@@ -323,6 +333,17 @@ def test_cli_train_then_eval_promo_with_a_second_annotation(
     assert "agreement on 2 sentences labelled twice" in result.output
     # The second annotator agrees on one 1 and adds one: P 0.5, R 1.0.
     assert "0.500 / 1.000 / 0.667" in result.output
+    assert "threshold 1.00" not in result.output
+    none = CliRunner().invoke(
+        cli,
+        ["eval", "promo", "--data", str(data), "--model", str(out), "--promo-threshold", "1",
+         "--base-model", str(tiny_base), "--second-annotation", str(second)],
+    )  # fmt: skip
+    assert none.exit_code == 0, none.output
+    assert "threshold 1.00" in none.output
+    # Nothing reaches 1.0, so the model's row finds none of the second annotator's 1s.
+    model_rows = [line for line in none.output.splitlines() if "second annotator" in line]
+    assert any("model" in row and "0.000 / 0.000 / 0.000" in row for row in model_rows)
     missing = CliRunner().invoke(
         cli, ["eval", "promo", "--data", str(data), "--second-annotation", str(tmp_path / "x")]
     )

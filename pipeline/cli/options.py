@@ -33,7 +33,7 @@ def eutils_options(fn: F) -> F:
 
 
 def model_options(fn: F) -> F:
-    """Add ``--stance-model``, ``--promo-model`` and ``--base-model``."""
+    """Add ``--stance-model``, ``--promo-model``, ``--promo-threshold`` and ``--base-model``."""
     fn = click.option(
         "--stance-model",
         metavar="PATH|HUB_ID",
@@ -41,6 +41,13 @@ def model_options(fn: F) -> F:
     )(fn)
     fn = click.option(
         "--promo-model", metavar="PATH", help="Promotional head dir (env CLAIMSCAN_PROMO_MODEL)."
+    )(fn)
+    fn = click.option(
+        "--promo-threshold",
+        type=float,
+        metavar="P",
+        help="Label a claim promotional from this probability (env CLAIMSCAN_PROMO_THRESHOLD; "
+        "default the head's own, 0.25 as shipped).",
     )(fn)
     fn = click.option(
         "--base-model",

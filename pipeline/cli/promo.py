@@ -112,6 +112,12 @@ def train_promo_cmd(
     help="Score the val split only, or every record.",
 )
 @click.option(
+    "--promo-threshold",
+    "threshold",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    help="Score with this decision threshold instead of the head's own.",
+)
+@click.option(
     "--second-annotation",
     "second_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -124,6 +130,7 @@ def eval_promo_cmd(
     model: str | None,
     base_model: str | None,
     split: str,
+    threshold: float | None,
     second_file: Path | None,
 ) -> None:
     """Score the promotional head on labelled sentences: accuracy, macro-F1, P/R/F1, ECE.
@@ -132,6 +139,7 @@ def eval_promo_cmd(
     Example:
         claimscan eval promo --data data/promo/promo.jsonl --split val
         claimscan eval promo --second-annotation data/promo/val_second_annotation.jsonl
+        claimscan eval promo --promo-threshold 0.5
     """
     from rich.console import Console
 
@@ -153,9 +161,12 @@ def eval_promo_cmd(
         raise ConfigError(f"{data_file}: no {'' if split == 'all' else 'val '}records to score")
     documents = documents_by_source(records)
     classifier = load_promo_classifier(config.promo_model, config.base_model)
+    if threshold is not None:
+        classifier = classifier.with_threshold(threshold)
     metrics = evaluate_promo(classifier, chosen, documents=documents)
     console = Console()
-    console.print(_metrics_table(f"{data_file} ({split})", metrics))
+    title = f"{data_file} ({split}, threshold {classifier.threshold:.2f})"
+    console.print(_metrics_table(title, metrics))
     if second is not None:
         console.print(_agreement_table(classifier, chosen, documents, second))
 
