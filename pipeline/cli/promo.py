@@ -16,6 +16,15 @@ from pipeline.cli.options import build_config, handle_errors
 
 DEFAULT_DATA = Path("data/promo/promo.jsonl")
 
+_data_option = click.option(
+    "--data",
+    "data_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_DATA,
+    show_default=True,
+    help="Labelled sentences (JSON lines: text, label, source, context_promo_page, split).",
+)
+
 
 def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     from rich.table import Table
@@ -38,14 +47,7 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
 
 
 @train_group.command(name="promo")
-@click.option(
-    "--data",
-    "data_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DATA,
-    show_default=True,
-    help="Labelled sentences (JSON lines: text, label, source, context_promo_page, split).",
-)
+@_data_option
 @click.option(
     "--out",
     "out_dir",
@@ -90,14 +92,7 @@ def train_promo_cmd(
 
 
 @eval_group.command(name="promo")
-@click.option(
-    "--data",
-    "data_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=DEFAULT_DATA,
-    show_default=True,
-    help="Labelled sentences (JSON lines).",
-)
+@_data_option
 @click.option(
     "--model",
     metavar="DIR",
