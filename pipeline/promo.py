@@ -209,6 +209,27 @@ def document_cues(document_text: str) -> DocumentCues:
     )
 
 
+def _cue_matches(sentence: str, doc: DocumentCues) -> dict[str, str | None]:
+    """Return what each sentence cue matched, keyed by :data:`SENTENCE_FEATURES` name;
+    None where the cue is absent. Pure."""
+
+    def found(match: re.Match[str] | None) -> str | None:
+        return match.group(0).strip() if match else None
+
+    brands = sorted(set(_CAPITALISED.findall(sentence)) & doc.brands)
+    return {
+        "s_trademark": found(_TRADEMARK.search(sentence)),
+        "s_superiority": found(_SUPERIORITY.search(sentence)),
+        "s_call_to_action": found(_CTA_START.search(sentence) or _CTA_ANY.search(sentence)),
+        "s_first_person": found(
+            _FIRST_PERSON.search(sentence) or _FIRST_PERSON_CI.search(sentence)
+        ),
+        "s_second_person": found(_SECOND_PERSON.search(sentence)),
+        "s_brand_mention": brands[0] if brands else None,
+        "s_volume_credential": found(_VOLUME.search(sentence)),
+    }
+
+
 def sentence_cues(sentence: str, doc: DocumentCues) -> list[float]:
     """Return the sentence cues in :data:`SENTENCE_FEATURES` order. Pure.
 
@@ -216,16 +237,20 @@ def sentence_cues(sentence: str, doc: DocumentCues) -> list[float]:
         sentence: One candidate claim.
         doc: Cues of the document the sentence comes from (for brand mentions).
     """
-    words = set(_CAPITALISED.findall(sentence))
-    return [
-        float(bool(_TRADEMARK.search(sentence))),
-        float(bool(_SUPERIORITY.search(sentence))),
-        float(_is_cta(sentence)),
-        float(_has_first_person(sentence)),
-        float(bool(_SECOND_PERSON.search(sentence))),
-        float(bool(words & doc.brands)),
-        float(bool(_VOLUME.search(sentence))),
-    ]
+    matches = _cue_matches(sentence, doc)
+    return [float(matches[name] is not None) for name in SENTENCE_FEATURES]
+
+
+# How the rationale names each cue, in the order it lists them. Second person is left
+# out: "you" alone does not read as selling to an editor.
+_SIGN_NAMES = {
+    "s_trademark": "trademark sign",
+    "s_superiority": "superiority wording",
+    "s_call_to_action": "call to action",
+    "s_volume_credential": "credentials or volume",
+    "s_brand_mention": "brand named across the page",
+    "s_first_person": "provider voice",
+}
 
 
 def promotional_signs(sentence: str, document_text: str) -> list[str]:
@@ -239,21 +264,8 @@ def promotional_signs(sentence: str, document_text: str) -> list[str]:
         sentence: The claim.
         document_text: Its page, for brand names repeated across it.
     """
-    signs: list[str] = []
-
-    def quote(kind: str, match: re.Match[str] | None) -> None:
-        if match:
-            signs.append(f'{kind} "{match.group(0).strip()}"')
-
-    quote("trademark sign", _TRADEMARK.search(sentence))
-    quote("superiority wording", _SUPERIORITY.search(sentence))
-    quote("call to action", _CTA_START.search(sentence) or _CTA_ANY.search(sentence))
-    quote("credentials or volume", _VOLUME.search(sentence))
-    brands = sorted(set(_CAPITALISED.findall(sentence)) & document_cues(document_text).brands)
-    if brands:
-        signs.append(f'brand named across the page "{brands[0]}"')
-    quote("provider voice", _FIRST_PERSON.search(sentence) or _FIRST_PERSON_CI.search(sentence))
-    return signs
+    matches = _cue_matches(sentence, document_cues(document_text))
+    return [f'{label} "{matches[name]}"' for name, label in _SIGN_NAMES.items() if matches[name]]
 
 
 def cue_matrix(sentences: Sequence[str], document_text: str) -> np.ndarray:
