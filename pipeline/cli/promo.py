@@ -143,6 +143,7 @@ def eval_promo_cmd(
     from pipeline.train.promo import (
         documents_by_source,
         evaluate_promo,
+        predict_records,
         read_records,
         read_second_annotation,
     )
@@ -158,26 +159,26 @@ def eval_promo_cmd(
     classifier = load_promo_classifier(config.promo_model, config.base_model)
     if threshold is not None:
         classifier = classifier.with_threshold(threshold)
-    metrics = evaluate_promo(classifier, chosen, documents=documents)
+    probs = predict_records(classifier, chosen, documents)
+    metrics = evaluate_promo(classifier, chosen, documents=documents, probs=probs)
     console = Console()
     title = f"{data_file} ({split}, threshold {classifier.threshold:.2f})"
     console.print(_metrics_table(title, metrics))
     if second is not None:
-        console.print(_agreement_table(classifier, chosen, documents, second))
+        console.print(_agreement_table(classifier.threshold, chosen, probs, second))
 
 
 def _agreement_table(
-    classifier: Any, records: list[Any], documents: dict[str, str], second: dict[str, int]
+    threshold: float, records: list[Any], probs: list[float], second: dict[str, int]
 ) -> Any:
     from rich.table import Table
 
-    from pipeline.train.promo import agreement, predict_records
+    from pipeline.train.promo import agreement
 
-    shared = [r for r in records if r.text in second]
-    probs = predict_records(classifier, shared, documents)
-    first = [r.label for r in shared]
-    other = [second[r.text] for r in shared]
-    model = [int(p >= classifier.threshold) for p in probs]
+    shared = [(r, p) for r, p in zip(records, probs, strict=True) if r.text in second]
+    first = [r.label for r, _ in shared]
+    other = [second[r.text] for r, _ in shared]
+    model = [int(p >= threshold) for _, p in shared]
     table = Table(title=f"agreement on {len(shared)} sentences labelled twice")
     for column in ("labels", "against", "kappa", "P / R / F1 of the 1s"):
         table.add_column(column, justify="left" if column in ("labels", "against") else "right")

@@ -423,6 +423,7 @@ def evaluate_promo(
     records: Sequence[PromoRecord],
     *,
     documents: Mapping[str, str] | None = None,
+    probs: Sequence[float] | None = None,
 ) -> dict[str, Any]:
     """Score a classifier on labelled sentences.
 
@@ -430,6 +431,8 @@ def evaluate_promo(
         classifier: A loaded :class:`PromoClassifier`.
         records: Sentences to score; their ``source`` groups them into documents.
         documents: Page text per source; by default rebuilt from ``records`` themselves.
+        probs: The classifier's :func:`predict_records` output for ``records``, when the
+            caller already has it; computed otherwise.
 
     Returns:
         ``n``, ``accuracy``, ``macro_f1``, ``promo_f1``, ``ece``, ``per_class``
@@ -439,7 +442,8 @@ def evaluate_promo(
     """
     documents = documents or documents_by_source(records)
     threshold = classifier.threshold
-    probs = predict_records(classifier, records, documents)
+    if probs is None:
+        probs = predict_records(classifier, records, documents)
     by_source: dict[str, list[int]] = {}
     for i, r in enumerate(records):
         by_source.setdefault(r.source, []).append(i)
