@@ -51,6 +51,7 @@ class TimedStance:
     def __init__(self, inner: object) -> None:
         self.inner = inner
         self.name = getattr(inner, "name", "stance")
+        self.support_calibration = getattr(inner, "support_calibration", None)
         self.pairs = 0
         self.seconds = 0.0
 

@@ -4,10 +4,15 @@ The thresholds are named here so that calibration and evaluation change them in
 one place. Aggregation is a weighted noisy-OR: each evidence sentence contributes
 its stance probability times a weight for its relevance and study type, so one
 strong meta-analysis outweighs several off-topic case reports.
+
+The noisy-OR output is a score, not a probability: calibrated sentence stances do
+not make a calibrated claim verdict. A :class:`SupportCalibration` fitted on claims
+checked end to end maps it to P(supported) when the stance model carries one.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,6 +60,30 @@ STUDY_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("News", 0.2),
 )
 DEFAULT_STUDY_WEIGHT = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class SupportCalibration:
+    """Maps the aggregated support score to P(the claim is supported): Platt scaling.
+
+    ``P = sigmoid(support / temperature + shift)``, fitted on labelled claims checked
+    through the real retrieval path (``python -m benchmarks.verdicts --calibrate``),
+    class-balanced so that 0.5 stays the decision point whatever the share of true
+    claims in the fitting data.
+    """
+
+    temperature: float
+    shift: float
+
+    def __post_init__(self) -> None:
+        if not (self.temperature > 0 and math.isfinite(self.temperature)):
+            raise ValueError(f"temperature must be positive, not {self.temperature!r}")
+        if not math.isfinite(self.shift):
+            raise ValueError(f"shift must be finite, not {self.shift!r}")
+
+    def __call__(self, support: float) -> float:
+        z = support / self.temperature + self.shift
+        return 1.0 / (1.0 + math.exp(-z))
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +187,7 @@ def decide(
     max_evidence: int = 5,
     promo_threshold: float = PROMO_THRESHOLD,
     promo_signs: Sequence[str] = (),
+    support_calibration: SupportCalibration | None = None,
 ) -> Verdict:
     """Label one claim from its evidence and its promotional probability.
 
@@ -171,6 +201,8 @@ def decide(
         promo_threshold: The promotional model's own decision threshold.
         promo_signs: Promotional cues seen in the sentence, named in the rationale when
             the claim is labelled promotional.
+        support_calibration: Maps the aggregated support to P(supported); None uses
+            the aggregate as it is.
 
     Returns:
         The verdict, with a one-sentence rationale naming the deciding evidence.
@@ -181,6 +213,8 @@ def decide(
     q = min(1.0, max(0.0, promo_probability))
     p_support, p_refute = aggregate(scored) if scored else (0.0, 0.0)
     p_supported = p_support * (1.0 - p_refute)
+    if support_calibration is not None and scored:
+        p_supported = support_calibration(p_supported)
     scores = {
         Label.SUPPORTED.value: round((1 - q) * p_supported, 4),
         Label.CONTESTED.value: round((1 - q) * (1 - p_supported), 4),

@@ -6,7 +6,8 @@ computation. Two kinds of model load:
 
 - our adapter directory, written by ``claimscan train stance``: peft LoRA weights and
   classification head, applied to the base encoder and merged for speed, with a
-  ``stance.json`` naming the base, the labels, the temperature and the max length;
+  ``stance.json`` naming the base, the labels, the temperature and the max length
+  (and, once fitted, the claim-level ``support_calibration``);
 - any ready-made ``AutoModelForSequenceClassification`` (directory or hub id) whose
   ``id2label`` names entailment / contradiction / neutral (or supports / refutes / NEI).
 
@@ -29,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from claims.types import Stance
+from claims.verdict import SupportCalibration
 from pipeline.errors import ModelLoadError
 from pipeline.modelpaths import resolve_model
 
@@ -62,6 +64,8 @@ class StanceClassifier(Protocol):
 
     name: str
     """Shown in verdicts and reports, e.g. the model directory."""
+    support_calibration: SupportCalibration | None
+    """Maps a claim's aggregated support to P(supported); None where none was fitted."""
 
     def predict(
         self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
@@ -119,6 +123,7 @@ class NliClassifier:
         name: str,
         temperature: float = 1.0,
         max_length: int = DEFAULT_MAX_LENGTH,
+        support_calibration: SupportCalibration | None = None,
     ) -> None:
         """Wrap a loaded tokenizer and model.
 
@@ -128,6 +133,8 @@ class NliClassifier:
             name: Shown in verdicts and reports.
             temperature: Divides the logits before softmax (fitted at training time).
             max_length: Tokens per (evidence, claim) pair.
+            support_calibration: Claim-level calibration fitted for this model's
+                aggregated outputs, passed on to the verdict.
 
         Raises:
             ModelLoadError: The model's labels are not a three-way NLI set.
@@ -137,6 +144,7 @@ class NliClassifier:
         self.name = name
         self.temperature = float(temperature)
         self.max_length = max_length
+        self.support_calibration = support_calibration
         self.indices = label_indices(model.config.id2label)
         # Tokenizers and torch modules are not safe to drive from several threads at once.
         self._lock = threading.Lock()
@@ -225,6 +233,29 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
+CALIBRATION_KEY = "support_calibration"
+
+
+def support_calibration_from(
+    meta: dict[str, Any], *, where: Path | str
+) -> SupportCalibration | None:
+    """Read the claim-level calibration a ``stance.json`` carries, if any.
+
+    Raises:
+        ModelLoadError: The entry is there but unusable.
+    """
+    entry = meta.get(CALIBRATION_KEY)
+    if entry is None:
+        return None
+    try:
+        return SupportCalibration(float(entry["temperature"]), float(entry["shift"]))
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ModelLoadError(
+            f"{str(Path(where) / META_FILE)!r} has an unusable {CALIBRATION_KEY!r} entry "
+            f"({exc}); refit it with `python -m benchmarks.verdicts --calibrate` or delete it"
+        ) from exc
+
+
 def _load_adapter(path: Path, meta: dict[str, Any], base_model: str | None) -> NliClassifier:
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -259,6 +290,7 @@ def _load_adapter(path: Path, meta: dict[str, Any], base_model: str | None) -> N
         name=str(path),
         temperature=float(meta.get("temperature", 1.0)),
         max_length=int(meta.get("max_length", DEFAULT_MAX_LENGTH)),
+        support_calibration=support_calibration_from(meta, where=path),
     )
 
 
@@ -281,6 +313,7 @@ def _load_ready_made(name_or_path: str, meta: dict[str, Any]) -> NliClassifier:
         name=name_or_path,
         temperature=float(meta.get("temperature", 1.0)),
         max_length=int(meta.get("max_length", DEFAULT_MAX_LENGTH)),
+        support_calibration=support_calibration_from(meta, where=name_or_path),
     )
 
 

@@ -28,7 +28,7 @@ from claims.types import (
     Retrieval,
     SourceKind,
 )
-from claims.verdict import ScoredSentence, decide
+from claims.verdict import ScoredSentence, SupportCalibration, decide
 from pipeline.config import Config
 from pipeline.errors import IngestError
 from pipeline.evidence import EvidenceSelector
@@ -43,6 +43,7 @@ Progress = Callable[[str, int, int], None]
 
 class StanceModel(Protocol):
     name: str
+    support_calibration: SupportCalibration | None
 
     def predict(
         self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
@@ -270,6 +271,7 @@ def check_documents(
                 max_evidence=config.evidence_per_claim,
                 promo_threshold=m.promo.threshold,
                 promo_signs=promotional_signs(claim.text, doc.text) if flagged else (),
+                support_calibration=m.stance.support_calibration,
             )
             checked.append(CheckedClaim(claim, verdict))
         context = (

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from claims.verdict import SupportCalibration
 from pipeline.evidence import EvidenceSelector
 from pipeline.run import Models
 
@@ -46,6 +47,7 @@ class FakeEmbedder:
 
 class FakeStance:
     name = "fake-stance"
+    support_calibration: SupportCalibration | None = None
 
     def predict(
         self, pairs: Sequence[tuple[str, str]], batch_size: int = 32

@@ -328,3 +328,35 @@ def test_train_stance_cli_rejects_unknown_sources(
     assert result.exit_code == 1
     assert "unknown training set 'pubmedqa'" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_ready_made_model_carries_the_support_calibration_in_its_stance_json(
+    tiny_nli: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from claims.verdict import SupportCalibration
+
+    model = tmp_path / "nli"
+    shutil.copytree(tiny_nli, model)
+    entry = {"temperature": 0.43, "shift": -0.91, "fitted_on": {"scifact": 40}}
+    (model / "stance.json").write_text(json.dumps({"support_calibration": entry}))
+    classifier = load_stance_classifier(str(model))
+    assert classifier.support_calibration == SupportCalibration(0.43, -0.91)
+    # Without the entry there is none, and the verdict uses the aggregate as it is.
+    assert load_stance_classifier(str(tiny_nli)).support_calibration is None
+
+
+@pytest.mark.parametrize(
+    "entry", [{"temperature": 0.0, "shift": 0.0}, {"shift": 1.0}, "0.4", {"temperature": "x"}]
+)
+def test_unusable_support_calibration_is_a_model_load_error(
+    tiny_nli: Path, tmp_path: Path, entry: object
+) -> None:
+    import shutil
+
+    model = tmp_path / "nli"
+    shutil.copytree(tiny_nli, model)
+    (model / "stance.json").write_text(json.dumps({"support_calibration": entry}))
+    with pytest.raises(ModelLoadError, match="support_calibration.*benchmarks.verdicts"):
+        load_stance_classifier(str(model))

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -25,7 +24,6 @@ from pipeline.promo import (
 from pipeline.train.promo import (
     THRESHOLD_GRID,
     _best_threshold,
-    _fit_calibration,
     agreement,
     evaluate_promo,
     read_records,
@@ -143,18 +141,6 @@ def test_commercial_context_counts_sentences_from_the_heads_threshold() -> None:
     doc = document_cues(ABSTRACT + "\nCall us today.")
     assert commercial_context_from(doc, [0.3, 0.3, 0.1], threshold=0.25) is True
     assert commercial_context_from(doc, [0.3, 0.3, 0.1], threshold=0.5) is False
-
-
-def test_fit_calibration_recovers_temperature_and_shift() -> None:
-    rng = np.random.default_rng(0)
-    logits = rng.normal(0.0, 4.0, 20_000)
-    labels = (rng.random(logits.size) < 1 / (1 + np.exp(-(logits / 2.0 - 1.0)))).astype(float)
-    t, b = _fit_calibration(logits, labels, with_bias=True)
-    assert t == pytest.approx(2.0, rel=0.1)
-    assert b == pytest.approx(-1.0, abs=0.1)
-    t_only, b_none = _fit_calibration(logits, labels, with_bias=False)
-    assert b_none == 0.0
-    assert t_only > 0
 
 
 def test_best_threshold_maximises_f1_and_prefers_the_higher_on_ties() -> None:

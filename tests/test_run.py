@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import math
 from datetime import UTC, datetime
 
 import pytest
 
 from claims.split import claim_from_text
 from claims.types import EvidenceStatus, Label, SourceKind
+from claims.verdict import SupportCalibration
 from pipeline.config import Config
 from pipeline.http import build_client
 from pipeline.pubmed.client import PubMed
@@ -86,6 +88,29 @@ def test_run_labels_each_claim_with_evidence(server: EutilsServer) -> None:
     for checked in doc.claims:
         assert doc.document.text[checked.claim.start : checked.claim.end] == checked.claim.text
         assert checked.verdict.queries_tried
+
+
+def test_run_passes_the_stance_models_claim_calibration_to_the_verdict(
+    server: EutilsServer,
+) -> None:
+    # A calibration that never reaches 0.5 turns every evidenced claim contested, with
+    # its calibrated probability as the score: the run must hand it to decide.
+    models = fake_models()
+    models.stance.support_calibration = SupportCalibration(temperature=1.0, shift=-5.0)
+    config = Config(eutils_url=server.base_url, cache_path=None, min_hits=1)
+    with build_client(config) as client:
+        pubmed = PubMed(client, config, sleep=lambda s: None)
+        report = run_claims(
+            ["Exercise therapy reduces pain in chronic low back pain."],
+            config=config,
+            pubmed=pubmed,
+            models=models,
+            now=_now,
+        )
+    verdict = report.documents[0].claims[0].verdict
+    assert verdict.evidence_status is EvidenceStatus.FOUND
+    assert verdict.label is Label.CONTESTED
+    assert verdict.scores["supported"] < 1 / (1 + math.exp(4.0))
 
 
 def test_run_keeps_going_after_a_bad_source(server: EutilsServer, tmp_path) -> None:  # type: ignore[no-untyped-def]

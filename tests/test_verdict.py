@@ -4,7 +4,14 @@ import pytest
 
 from claims.split import claim_from_text
 from claims.types import Article, EvidenceStatus, Label, Retrieval, Stance
-from claims.verdict import ScoredSentence, aggregate, decide, study_type, study_weight
+from claims.verdict import (
+    ScoredSentence,
+    SupportCalibration,
+    aggregate,
+    decide,
+    study_type,
+    study_weight,
+)
 
 CLAIM = claim_from_text("Exercise reduces chronic low back pain.", "claim:1")
 
@@ -110,3 +117,23 @@ def test_decide_says_when_retracted_papers_were_left_out() -> None:
     r = Retrieval(CLAIM.id, "q", ("q",), (), EvidenceStatus.NONE, dropped_retracted=("77",))
     v = decide(CLAIM, r, [], 0.0)
     assert "Retracted papers were left out of the evidence (PMID 77)" in v.rationale
+
+
+def test_decide_reads_support_through_the_claim_calibration() -> None:
+    # One plain journal article at 0.8 supports aggregates to 0.42: contested as it is.
+    scored = [_s("1", (0.8, 0.1, 0.1), relevance=0.9)]
+    raw = decide(CLAIM, _retrieval(), scored, 0.0)
+    assert raw.label is Label.CONTESTED and raw.scores["supported"] == pytest.approx(0.42)
+    # A calibration fitted on claims that crosses 0.5 at an aggregate of 0.4 calls it
+    # supported, and the confidence is the calibrated probability, not the aggregate.
+    calibration = SupportCalibration(temperature=0.4, shift=-1.0)
+    v = decide(CLAIM, _retrieval(), scored, 0.0, support_calibration=calibration)
+    assert v.label is Label.SUPPORTED and "PMID 1" in v.rationale
+    assert v.confidence == pytest.approx(calibration(0.42), abs=1e-4)
+    assert v.scores["supported"] + v.scores["contested"] == pytest.approx(1.0, abs=1e-4)
+
+
+def test_decide_leaves_claims_without_evidence_uncalibrated() -> None:
+    calibration = SupportCalibration(temperature=0.4, shift=-1.0)
+    v = decide(CLAIM, _retrieval(EvidenceStatus.NONE), [], 0.1, support_calibration=calibration)
+    assert v.label is Label.CONTESTED and v.scores["supported"] == 0.0

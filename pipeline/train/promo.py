@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from pipeline.promo import (
     cue_matrix,
     document_cues,
 )
+from pipeline.train.calibrate import fit_platt
 
 DEFAULT_EPOCHS = 300
 DEFAULT_LR = 0.05
@@ -131,40 +131,6 @@ def _features(
     for source, idx in by_source.items():
         cues[idx] = cue_matrix([records[i].text for i in idx], documents[source])
     return emb, cues
-
-
-def _fit_calibration(
-    logits: np.ndarray, labels: np.ndarray, *, with_bias: bool
-) -> tuple[float, float]:
-    """Fit P = sigmoid(z / T + b) by minimising NLL; return (T, b).
-
-    With ``with_bias`` this is Platt scaling: the head is trained with class-balanced
-    loss, which shifts every logit towards "promotional", and a temperature alone
-    cannot undo a shift. Without it, it is temperature scaling (Guo et al. 2017), used
-    on the small held-out splits where a second parameter would overfit.
-    """
-    import torch
-
-    z = torch.tensor(logits, dtype=torch.float64)
-    y = torch.tensor(labels, dtype=torch.float64)
-    # Optimise log T so the temperature stays positive.
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    shift = torch.zeros(1, dtype=torch.float64, requires_grad=with_bias)
-    opt = torch.optim.LBFGS([log_t, shift] if with_bias else [log_t], lr=0.1, max_iter=200)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-
-    def closure() -> torch.Tensor:
-        opt.zero_grad()
-        loss = loss_fn(z / log_t.exp() + shift, y)
-        loss.backward()
-        return loss
-
-    opt.step(closure)
-    t, bias = float(log_t.exp().item()), float(shift.item())
-    if not (math.isfinite(t) and math.isfinite(bias)):
-        return 1.0, 0.0
-    # A degenerate split (one class, perfectly separated) drives T to 0 or infinity.
-    return min(max(t, 0.05), 20.0), min(max(bias, -10.0), 10.0)
 
 
 def _best_threshold(probs: Sequence[float], labels: Sequence[int]) -> float:
@@ -328,14 +294,14 @@ def train_promo(
     cv_probs: list[float] | None = None
     if cv_logits is not None:
         fitted_on = "train, cross-fitted"
-        temperature, shift = _fit_calibration(cv_logits, labels, with_bias=True)
+        temperature, shift = fit_platt(cv_logits, labels, with_bias=True)
         z = np.clip(cv_logits / temperature + shift, -50.0, 50.0)
         cv_probs = (1.0 / (1.0 + np.exp(-z))).tolist()
     else:
         calib = val or train
         fitted_on = "val" if val else "train"
         calib_emb, calib_cues = _features(calib, embedder, documents)
-        temperature, shift = _fit_calibration(
+        temperature, shift = fit_platt(
             head.logits(calib_emb, calib_cues),
             np.array([r.label for r in calib], dtype=np.float64),
             with_bias=False,
