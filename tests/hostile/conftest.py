@@ -5,6 +5,8 @@ Network I/O: servers listen on 127.0.0.1 (free ports) in daemon threads.
 
 from __future__ import annotations
 
+import functools
+import gzip
 import socket
 import struct
 import threading
@@ -26,6 +28,12 @@ BIG = 11 * 1024 * 1024
 def corpus(name: str) -> bytes:
     """Return the bytes of ``tests/corpus/<name>``."""
     return (CORPUS / name).read_bytes()
+
+
+@functools.cache
+def gzip_bomb() -> bytes:
+    """64 MiB of zeros, gzip-compressed to about 64 KiB."""
+    return gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -78,6 +86,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "text/html")
             self.send_header("Content-Length", str(BIG))
             self.end_headers()
+        elif path == "/gzip-bomb":
+            # Small on the wire, over the cap once decoded: the cap counts decoded bytes.
+            self._send(200, gzip_bomb(), "text/html", Content_Encoding="gzip")
+        elif path == "/gzip-page":
+            page = b"<html><head><title>Zipped</title></head><body><p>"
+            page += b"Regular exercise reduces chronic low back pain in adults.</p></body></html>"
+            self._send(200, gzip.compress(page), "text/html", Content_Encoding="gzip")
         elif path == "/huge-chunked":
             self._stream_chunked(BIG)
         elif path == "/slow-headers":

@@ -122,6 +122,7 @@ def test_html_that_is_really_a_feed_and_a_feed_that_is_really_html(web: str) -> 
         ("/png-as-html", "is a PNG image"),
         ("/huge-declared", "over the 10,485,760-byte limit"),
         ("/huge-chunked", "larger than the 10,485,760-byte limit"),
+        ("/gzip-bomb", "larger than the 10,485,760-byte limit"),
         ("/corpus/feeds/billion_laughs.xml", "declares XML entities"),
         ("/corpus/feeds/xxe_file.xml", "declares XML entities"),
     ],
@@ -131,6 +132,11 @@ def test_broken_http_answers_become_clear_ingest_errors(web: str, path: str, mes
         _load(web + path)
     assert message in str(info.value)
     assert "root:" not in str(info.value)  # /etc/passwd was never read
+
+
+def test_gzip_encoded_page_is_read_decoded(web: str) -> None:
+    (doc,) = _load(f"{web}/gzip-page")
+    assert doc.title == "Zipped" and "chronic low back pain" in doc.text
 
 
 def test_slow_server_times_out(web: str) -> None:
