@@ -19,6 +19,7 @@ from pipeline.errors import ConfigError
 from pipeline.train.data import (
     StancePair,
     balance,
+    direction_flips,
     load_checkcovid,
     load_covidfact,
     load_healthver_csv,
@@ -147,6 +148,36 @@ def evaluate_stance(
     metrics = stance_metrics([p.label for p in pairs], probs)
     metrics["model"] = classifier.name
     return metrics
+
+
+def direction_check(
+    classifier: StanceClassifier, pairs: Sequence[StancePair], batch_size: int = 32
+) -> dict[str, Any]:
+    """How the classifier reads supported claims before and after their direction is reversed.
+
+    Each supported claim that :func:`pipeline.train.data.flip_direction` can reverse
+    ("increases" → "decreases") is scored with its evidence twice. A model that reads
+    direction moves from supports to refutes; one that only matches topic words does not.
+
+    Returns:
+        ``n`` (flippable pairs), and for ``original`` and ``flipped`` the mean
+        P(supports), the mean P(refutes) and the fraction predicted refutes; empty
+        figures when no claim could be flipped.
+    """
+    flipped = direction_flips(pairs)
+    # The originals are exactly the pairs direction_flips turns into a flipped one.
+    originals = [p for p in pairs if direction_flips([p])]
+    out: dict[str, Any] = {"n": len(flipped)}
+    if not flipped:
+        return out
+    for name, chosen in (("original", originals), ("flipped", flipped)):
+        probs = classifier.predict([(p.claim, p.evidence) for p in chosen], batch_size=batch_size)
+        out[name] = {
+            "mean_p_supports": sum(pr[0] for pr in probs) / len(probs),
+            "mean_p_refutes": sum(pr[1] for pr in probs) / len(probs),
+            "predicted_refutes": sum(pr[1] == max(pr) for pr in probs) / len(probs),
+        }
+    return out
 
 
 def fit_temperature(logits: Sequence[Sequence[float]], labels: Sequence[int]) -> float:

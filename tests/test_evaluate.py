@@ -11,6 +11,7 @@ import pytest
 from claims.types import Stance
 from pipeline.errors import ConfigError
 from pipeline.evaluate import (
+    direction_check,
     evaluate_stance,
     expected_calibration_error,
     fit_temperature,
@@ -170,3 +171,50 @@ def test_load_labelled_all_is_superset_of_val() -> None:
 def test_load_labelled_errors(relative: str, split: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_labelled(DATASETS / relative, split=split)
+
+
+class DirectionBlind:
+    """Matches topic words only: the same answer whatever the claim's direction."""
+
+    name = "direction-blind"
+
+    def predict(
+        self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
+    ) -> list[tuple[float, float, float]]:
+        return [(0.8, 0.1, 0.1) for _ in pairs]
+
+
+class DirectionAware:
+    """Refutes a claim that says "increase" when the evidence says it fell."""
+
+    name = "direction-aware"
+
+    def predict(
+        self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
+    ) -> list[tuple[float, float, float]]:
+        return [(0.1, 0.8, 0.1) if "increase" in claim else (0.8, 0.1, 0.1) for claim, _ in pairs]
+
+
+DIRECTION_PAIRS = [
+    StancePair("Masks reduce transmission.", "Spread fell by half.", S, "scifact"),
+    StancePair("Zinc reduces colds.", "Colds fell.", S, "healthver"),
+    StancePair("Masks do not reduce deaths.", "Deaths were unchanged.", S, "scifact"),
+    StancePair("Tea lowers blood pressure.", "Unrelated.", N, "healthver"),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "read_as_refutes"), [(DirectionBlind(), 0.0), (DirectionAware(), 1.0)]
+)
+def test_direction_check_tells_a_direction_blind_model_apart(
+    model: DirectionBlind | DirectionAware, read_as_refutes: float
+) -> None:
+    out = direction_check(model, DIRECTION_PAIRS)  # type: ignore[arg-type]
+    assert out["n"] == 2  # the negated claim and the neutral pair are not flipped
+    assert out["original"]["predicted_refutes"] == 0.0
+    assert out["flipped"]["predicted_refutes"] == read_as_refutes
+    assert out["original"]["mean_p_supports"] == pytest.approx(0.8)
+
+
+def test_direction_check_with_nothing_to_flip() -> None:
+    assert direction_check(DirectionBlind(), DIRECTION_PAIRS[2:]) == {"n": 0}  # type: ignore[arg-type]

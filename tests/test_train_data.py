@@ -15,6 +15,8 @@ from pipeline.train.data import (
     balance,
     class_weights,
     describe,
+    direction_flips,
+    flip_direction,
     heldout_claims,
     is_validation_claim,
     load_checkcovid,
@@ -164,6 +166,57 @@ def test_class_weights_equalise_class_totals() -> None:
     assert weights[Stance.SUPPORTS] * 3 == pytest.approx(weights[Stance.REFUTES])
     assert weights[Stance.NEUTRAL] == 0.0
     assert sum(weights[p.label] for p in pairs) == pytest.approx(len(pairs))
+
+
+@pytest.mark.parametrize(
+    ("claim", "flipped"),
+    [
+        ("Vitamin D increases bone density.", "Vitamin D decreases bone density."),
+        ("Exercise Reduces chronic pain.", "Exercise Increases chronic pain."),
+        ("Statins lead to LOWER LDL cholesterol.", "Statins lead to HIGHER LDL cholesterol."),
+        (
+            "Smoking is positively associated with cancer.",
+            "Smoking is negatively associated with cancer.",
+        ),
+        # Negated, two direction words, or none: no clean opposite, so no flip.
+        ("Statins do not increase diabetes risk.", None),
+        ("Masks didn't reduce transmission.", None),
+        ("Higher BMI is associated with higher risk.", None),
+        ("Masks reduce transmission.", "Masks increase transmission."),
+        ("Fluoride prevents tooth decay.", None),
+    ],
+)
+def test_flip_direction(claim: str, flipped: str | None) -> None:
+    assert flip_direction(claim) == flipped
+
+
+def test_direction_flips_turn_supported_claims_into_refuted_ones() -> None:
+    pairs = [
+        StancePair(
+            "Masks reduce transmission.", "Masks cut spread by 50%.", Stance.SUPPORTS, "scifact"
+        ),
+        StancePair("Masks reduce deaths.", "No effect on deaths.", Stance.REFUTES, "scifact"),
+        StancePair("Drug X reduces fever.", "Drug X lowered fever.", Stance.SUPPORTS, "covidfact"),
+        StancePair("Tea lowers blood pressure.", "Unrelated.", Stance.NEUTRAL, "healthver"),
+    ]
+    assert direction_flips(pairs) == [
+        StancePair(
+            "Masks increase transmission.",
+            "Masks cut spread by 50%.",
+            Stance.REFUTES,
+            "scifact-flip",
+        )
+    ]
+
+
+def test_training_splits_add_flips_to_train_only() -> None:
+    plain_train, plain_val = training_splits(DATASETS)
+    train, val = training_splits(DATASETS, flips=True)
+    assert val == plain_val
+    added = train[len(plain_train) :]
+    assert train[: len(plain_train)] == plain_train
+    assert added == direction_flips(plain_train)
+    assert all(p.label is Stance.REFUTES and p.source.endswith("-flip") for p in added)
 
 
 def test_training_splits_max_pairs_caps_train_only() -> None:

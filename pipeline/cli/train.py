@@ -74,6 +74,23 @@ def _log_to_stderr() -> None:
     )
 
 
+def _direction_table(direction: dict[str, Any]) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"supported claims with their direction word reversed (n={direction['n']})")
+    for name in ("claims", "mean P(supports)", "mean P(refutes)", "read as refutes"):
+        table.add_column(name, justify="left" if name == "claims" else "right")
+    for name in ("original", "flipped"):
+        row = direction[name]
+        table.add_row(
+            name,
+            f"{row['mean_p_supports']:.3f}",
+            f"{row['mean_p_refutes']:.3f}",
+            f"{row['predicted_refutes']:.3f}",
+        )
+    return table
+
+
 def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     from rich.table import Table
 
@@ -161,6 +178,11 @@ def _metrics_table(title: str, metrics: dict[str, Any]) -> Any:
     show_default=True,
     help="Comma-separated training sets to read (validation pairs come from the same ones).",
 )
+@click.option(
+    "--direction-flips",
+    is_flag=True,
+    help="Add supported claims with their direction word reversed as refutations.",
+)
 @click.option("--full-finetune", is_flag=True, help="Train all weights (a ~90 MB artifact).")
 @click.option(
     "--train-norms", is_flag=True, help="Also train LayerNorm weights and biases (LoRA only)."
@@ -185,6 +207,7 @@ def train_stance_command(
     neutral_ratio: float,
     max_pairs: int | None,
     sources: str,
+    direction_flips: bool,
     full_finetune: bool,
     train_norms: bool,
     eval_every: int | None,
@@ -232,6 +255,7 @@ def train_stance_command(
         train_norms=train_norms,
         neutral_ratio=neutral_ratio,
         max_pairs=max_pairs,
+        direction_flips=direction_flips,
         sources=chosen,
         checkpoint_dir=checkpoints,
         checkpoint_every=checkpoint_every,
@@ -303,7 +327,7 @@ def eval_stance_command(
     from rich.console import Console
 
     from pipeline.classify import load_stance_classifier
-    from pipeline.evaluate import evaluate_stance, load_labelled, split_applies
+    from pipeline.evaluate import direction_check, evaluate_stance, load_labelled, split_applies
 
     torch.set_num_threads(threads)
     config = build_config(stance_model=model_path, base_model=base_model)
@@ -316,8 +340,13 @@ def eval_stance_command(
 
         classifier = int8_copy(classifier)
     metrics = evaluate_stance(classifier, pairs, batch_size=batch_size)
+    direction = direction_check(classifier, pairs, batch_size=batch_size)
+    if direction["n"]:
+        metrics["direction"] = direction
     if as_json:
         click.echo(json.dumps(metrics, indent=2))
         return
     where = f"{data} ({split} split)" if split_applies(data) else str(data)
     Console().print(_metrics_table(f"{classifier.name} on {where}", metrics))
+    if "direction" in metrics:
+        Console().print(_direction_table(metrics["direction"]))

@@ -25,6 +25,7 @@ import csv
 import hashlib
 import json
 import random
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -58,6 +59,43 @@ _LABELS: dict[str, Stance] = {
     "notenoughinfo": Stance.NEUTRAL,
     "not enough info": Stance.NEUTRAL,
 }
+
+
+# Direction words and their opposites, for counterfactual refutations: a supported
+# claim with its one direction word reversed is refuted by the same evidence.
+_DIRECTION_PAIRS = (
+    ("increase", "decrease"),
+    ("increases", "decreases"),
+    ("increased", "decreased"),
+    ("increasing", "decreasing"),
+    ("reduce", "increase"),
+    ("reduces", "increases"),
+    ("reduced", "increased"),
+    ("reducing", "increasing"),
+    ("higher", "lower"),
+    ("greater", "smaller"),
+    ("raises", "lowers"),
+    ("raised", "lowered"),
+    ("improve", "worsen"),
+    ("improves", "worsens"),
+    ("improved", "worsened"),
+    ("promote", "inhibit"),
+    ("promotes", "inhibits"),
+    ("promoted", "inhibited"),
+    ("enhances", "impairs"),
+    ("enhanced", "impaired"),
+    ("positively", "negatively"),
+)
+_OPPOSITE: dict[str, str] = {}
+for _a, _b in _DIRECTION_PAIRS:
+    _OPPOSITE.setdefault(_a, _b)
+    _OPPOSITE.setdefault(_b, _a)
+_DIRECTION_WORD = re.compile(
+    r"\b(" + "|".join(sorted(_OPPOSITE, key=len, reverse=True)) + r")\b", re.IGNORECASE
+)
+# A negated claim ("does not increase") reads the other way already; flipping its word
+# would not make a clean opposite.
+_NEGATION = re.compile(r"\b(?:no|not|never|neither|nor|without|fails?|failed|cannot)\b|n't", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +402,44 @@ def heldout_claims(data_dir: Path) -> list[str]:
     return [pair.claim for pair in load_healthver_csv(path)]
 
 
+def flip_direction(claim: str) -> str | None:
+    """Return the claim with its direction word reversed, or None when that is unsafe. Pure.
+
+    Only claims with exactly one direction word ("increases", "lower", "improves", …)
+    and no negation are flipped; the word keeps its capitalisation.
+    """
+    words = _DIRECTION_WORD.findall(claim)
+    if len(words) != 1 or _NEGATION.search(claim):
+        return None
+
+    def opposite(m: re.Match[str]) -> str:
+        word = m.group(0)
+        out = _OPPOSITE[word.lower()]
+        if word.isupper():
+            return out.upper()
+        return out.capitalize() if word[0].isupper() else out
+
+    return _DIRECTION_WORD.sub(opposite, claim)
+
+
+def direction_flips(pairs: Iterable[StancePair]) -> list[StancePair]:
+    """Counterfactual refutations: each supported claim with its direction reversed.
+
+    Trained without them, the stance model barely reads direction: on the 68
+    validation pairs whose claim can be flipped, reversing the claim's direction word
+    moved mean P(supports) only from 0.734 to 0.729 (``claimscan eval stance``).
+    COVID-Fact pairs are left out; they are machine-made swaps already.
+    """
+    out = []
+    for pair in pairs:
+        if pair.label is not Stance.SUPPORTS or pair.source == "covidfact":
+            continue
+        flipped = flip_direction(pair.claim)
+        if flipped is not None:
+            out.append(StancePair(flipped, pair.evidence, Stance.REFUTES, f"{pair.source}-flip"))
+    return out
+
+
 def training_splits(
     data_dir: Path,
     *,
@@ -371,6 +447,7 @@ def training_splits(
     neutral_ratio: float = 0.5,
     seed: int = 13,
     max_pairs: int | None = None,
+    flips: bool = False,
 ) -> tuple[list[StancePair], list[StancePair]]:
     """Return the balanced (train, validation) pairs the stance model is trained on.
 
@@ -381,6 +458,9 @@ def training_splits(
         seed: Seed for neutral sampling and for ``max_pairs``.
         max_pairs: Keep at most this many training pairs (a random sample), for
             quick probes; the validation split is never cut.
+        flips: Add :func:`direction_flips` of the training pairs (after the split by
+            claim, so a flipped claim stays on its original's side). Validation is left
+            as it is, so its figures compare with models trained without them.
 
     Raises:
         ConfigError: A source is unknown or its files are missing.
@@ -389,6 +469,8 @@ def training_splits(
     train, val = split_by_claim(pairs)
     train = balance(train, neutral_ratio=neutral_ratio, seed=seed)
     val = balance(val, neutral_ratio=neutral_ratio, seed=seed)
+    if flips:
+        train += direction_flips(train)
     if max_pairs is not None and max_pairs < len(train):
         keep = set(random.Random(seed).sample(range(len(train)), max_pairs))
         train = [p for i, p in enumerate(train) if i in keep]

@@ -82,6 +82,7 @@ class Recipe:
     weight_decay: float
     sources: tuple[str, ...]
     max_pairs: int | None
+    direction_flips: bool = False
 
 
 def _epoch_batches(
@@ -345,6 +346,7 @@ def train_stance(
     weight_decay: float = 0.01,
     sources: Sequence[str] = SOURCES,
     max_pairs: int | None = None,
+    direction_flips: bool = False,
     checkpoint_dir: Path | None = None,
     checkpoint_every: int = 100,
     eval_every: int | None = None,
@@ -381,6 +383,8 @@ def train_stance(
         weight_decay: AdamW weight decay.
         sources: Training sets to read (see ``pipeline.train.data.SOURCES``).
         max_pairs: Cap on training pairs, for quick probes.
+        direction_flips: Add counterfactual refutations of supported training claims
+            (``pipeline.train.data.direction_flips``).
         checkpoint_dir: Where ``last.pt`` is kept; None means ``<out_dir>-ckpt``
             beside ``out_dir``.
         checkpoint_every: Steps between checkpoints (one is also written per epoch).
@@ -422,12 +426,18 @@ def train_stance(
         weight_decay=weight_decay,
         sources=tuple(sources),
         max_pairs=max_pairs,
+        direction_flips=direction_flips,
     )
     checkpoint_dir = checkpoint_dir or out_dir.with_name(out_dir.name + "-ckpt")
     ckpt_path = checkpoint_dir / "last.pt"
 
     train_pairs, val_pairs = training_splits(
-        data_dir, sources=sources, neutral_ratio=neutral_ratio, seed=seed, max_pairs=max_pairs
+        data_dir,
+        sources=sources,
+        neutral_ratio=neutral_ratio,
+        seed=seed,
+        max_pairs=max_pairs,
+        flips=direction_flips,
     )
     if not train_pairs:
         raise ConfigError(f"no training pairs found under {str(data_dir)!r}")
