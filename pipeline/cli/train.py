@@ -315,7 +315,9 @@ def eval_stance_command(
     """Measure a stance model: accuracy, macro-F1, per-class P/R/F1, ECE.
 
     Also reports supports-vs-refutes macro-F1 on the pairs whose gold label is one
-    of the two. Pointed at a training file or folder, --split val (the default) keeps
+    of the two, and how supported claims are read once their one direction word is
+    reversed ("increases" → "decreases"): a model that reads direction calls them
+    refuted. Pointed at a training file or folder, --split val (the default) keeps
     only the validation claims training set aside.
 
     \b
