@@ -59,7 +59,7 @@ DATASETS = {
         False,
     ),
     # HealthVer training claims in the stance adapter's validation split: never trained
-    # on, but their abstracts were, paired with other claims.
+    # on, but their abstracts were, paired with other claims (as were HealthVer dev's).
     "healthver-train-val": (
         DATA / "healthver" / "multivers" / "claims_train.jsonl",
         DATA / "healthver" / "multivers" / "corpus.jsonl",
