@@ -164,9 +164,9 @@ def direction_check(
         P(supports), the mean P(refutes) and the fraction predicted refutes; empty
         figures when no claim could be flipped.
     """
-    flipped = direction_flips(pairs)
-    # The originals are exactly the pairs direction_flips turns into a flipped one.
-    originals = [p for p in pairs if direction_flips([p])]
+    matched = [(pair, flip) for pair in pairs for flip in direction_flips([pair])]
+    originals = [pair for pair, _ in matched]
+    flipped = [flip for _, flip in matched]
     out: dict[str, Any] = {"n": len(flipped)}
     if not flipped:
         return out

@@ -294,6 +294,8 @@ def train_promo(
     cv_probs: list[float] | None = None
     if cv_logits is not None:
         fitted_on = "train, cross-fitted"
+        # A shift as well as a temperature: the class-balanced training loss moves every
+        # logit towards "promotional", which a temperature alone cannot undo.
         temperature, shift = fit_platt(cv_logits, labels, with_bias=True)
         z = np.clip(cv_logits / temperature + shift, -50.0, 50.0)
         cv_probs = (1.0 / (1.0 + np.exp(-z))).tolist()
