@@ -94,7 +94,7 @@ def _bigger_cost(pairs: list[tuple[str, str]], tokenizer: object, repeat: int) -
 
     print(f"\nstance pass over the same {len(pairs)} pairs, other architectures (random weights):")
     print(f"{'architecture':66}{'seconds':>10}{'pairs/s':>10}{'x MiniLM':>10}")
-    from pipeline.classify import NliClassifier
+    from pipeline.nlp.stance import NliClassifier
 
     base_s = None
     configs = {"MiniLM-L6 (22M, ours)": ("BertConfig", {

@@ -37,10 +37,10 @@ from claims.split import claim_from_text
 from claims.types import Article, EvidenceStatus, Label, Retrieval, Verdict
 from claims.verdict import SUPPORT_THRESHOLD, ScoredSentence, decide
 from pipeline.api import models_for
-from pipeline.classify import CALIBRATION_KEY, META_FILE
 from pipeline.config import load_config
-from pipeline.evaluate import expected_calibration_error
 from pipeline.http import build_client
+from pipeline.nlp.metrics import top_label_ece
+from pipeline.nlp.stance import CALIBRATION_KEY, META_FILE
 from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
 from pipeline.run import Models, run_claims
@@ -97,7 +97,7 @@ def _scores(gold: list[Label], pred: list[Label], conf: list[float]) -> dict[str
     correct = [g is p for g, p in zip(gold, pred, strict=True)]
     out["accuracy"] = sum(correct) / len(gold)
     out["macro-F1"] = sum(f1s) / 2
-    out["ECE"] = expected_calibration_error(conf, correct)
+    out["ECE"] = top_label_ece(conf, correct)
     out["labelled promotional"] = sum(p is Label.COMMERCIAL_PROMOTIONAL for p in pred)
     return out
 

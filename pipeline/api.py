@@ -43,10 +43,10 @@ def load_models(
     Raises:
         ModelLoadError: A model directory or hub id cannot be loaded.
     """
-    from pipeline.classify import load_stance_classifier
-    from pipeline.embed import int8_copy, load_embedder
     from pipeline.evidence import EvidenceSelector
-    from pipeline.promo import load_promo_classifier
+    from pipeline.nlp.embed import int8_copy, load_embedder
+    from pipeline.nlp.promo import load_promo_classifier
+    from pipeline.nlp.stance import load_stance_classifier
 
     embedder = load_embedder(base_model)
     stance = load_stance_classifier(stance_model, base_model)

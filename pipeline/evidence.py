@@ -17,11 +17,11 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from claims.types import Article, Claim, Retrieval
+from pipeline.nlp.protocols import Encoder
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _STOP = frozenset(
@@ -29,10 +29,6 @@ _STOP = frozenset(
     "may might not of on or our that the their them these this those to was were which while "
     "who will with would than then there also more most such".split()
 )
-
-
-class Encoder(Protocol):
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
 
 
 def _terms(text: str) -> list[str]:

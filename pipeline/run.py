@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol, cast
+from typing import BinaryIO, cast
 
 import httpx
 
@@ -28,37 +28,18 @@ from claims.types import (
     Retrieval,
     SourceKind,
 )
-from claims.verdict import ScoredSentence, SupportCalibration, decide
+from claims.verdict import ScoredSentence, decide
 from pipeline.config import Config
 from pipeline.errors import IngestError
 from pipeline.evidence import EvidenceSelector
 from pipeline.ingest import load_source
-from pipeline.promo import promotional_signs
+from pipeline.nlp.promo import promotional_signs
+from pipeline.nlp.protocols import PromoModel, StanceModel
 from pipeline.pubmed.client import PubMed
 from pipeline.retrieve import retrieve
 
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(stage, done, total)``; stages: ingest, retrieve, classify."""
-
-
-class StanceModel(Protocol):
-    name: str
-    support_calibration: SupportCalibration | None
-
-    def predict(
-        self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
-    ) -> list[tuple[float, float, float]]: ...
-
-
-class PromoModel(Protocol):
-    @property
-    def threshold(self) -> float: ...
-
-    def predict_pairs(self, items: Sequence[tuple[str, str]]) -> list[float]:
-        """P(promotional) of each (sentence, text of its document) pair."""
-        ...
-
-    def commercial_context(self, document_text: str, sentence_probs: Sequence[float]) -> bool: ...
 
 
 @dataclass(slots=True)

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.embed import int8_copy, load_embedder, token_batches
+from pipeline.nlp.embed import int8_copy, load_embedder
+from pipeline.nlp.hf import token_batches
 from tests.conftest import tiny_bert
 
 

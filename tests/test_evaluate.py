@@ -10,14 +10,8 @@ import pytest
 
 from claims.types import Stance
 from pipeline.errors import ConfigError
-from pipeline.evaluate import (
-    direction_check,
-    evaluate_stance,
-    expected_calibration_error,
-    fit_temperature,
-    load_labelled,
-    stance_metrics,
-)
+from pipeline.evaluate import direction_check, evaluate_stance, load_labelled
+from pipeline.nlp.metrics import binary_ece, fit_temperature, stance_metrics, top_label_ece
 from pipeline.train.data import StancePair
 
 DATASETS = Path(__file__).parent / "data" / "datasets"
@@ -97,10 +91,8 @@ def test_stance_metrics_length_mismatch() -> None:
         ([0.7, 0.65], [True, False], abs(1 - 1.35) / 2),
     ],
 )
-def test_expected_calibration_error(
-    confidences: list[float], correct: list[bool], expected: float
-) -> None:
-    assert expected_calibration_error(confidences, correct) == pytest.approx(expected)
+def test_top_label_ece(confidences: list[float], correct: list[bool], expected: float) -> None:
+    assert top_label_ece(confidences, correct) == pytest.approx(expected)
 
 
 def test_fit_temperature_matches_closed_form() -> None:
@@ -218,3 +210,12 @@ def test_direction_check_tells_a_direction_blind_model_apart(
 
 def test_direction_check_with_nothing_to_flip() -> None:
     assert direction_check(DirectionBlind(), DIRECTION_PAIRS[2:]) == {"n": 0}  # type: ignore[arg-type]
+
+
+def test_binary_ece_bins_like_top_label_ece() -> None:
+    # 0.7 sits on a bin edge; both ECEs put it in the same (7th) bin.
+    assert binary_ece([0.7, 0.7], [1, 0]) == pytest.approx(0.2)
+    assert binary_ece([0.05, 0.95], [0, 1]) == pytest.approx(0.05)
+    assert binary_ece([], []) == 0.0
+    with pytest.raises(ValueError):
+        binary_ece([0.5], [])

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from pipeline.cli import cli
 from pipeline.errors import ConfigError, ModelLoadError
-from pipeline.promo import (
+from pipeline.nlp.promo import (
     CUE_FEATURES,
     SENTENCE_FEATURES,
     commercial_context_from,

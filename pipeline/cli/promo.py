@@ -139,7 +139,7 @@ def eval_promo_cmd(
     from rich.console import Console
 
     from pipeline.errors import ConfigError
-    from pipeline.promo import load_promo_classifier
+    from pipeline.nlp.promo import load_promo_classifier
     from pipeline.train.promo import (
         documents_by_source,
         evaluate_promo,

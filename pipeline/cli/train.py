@@ -328,8 +328,8 @@ def eval_stance_command(
     import torch
     from rich.console import Console
 
-    from pipeline.classify import load_stance_classifier
     from pipeline.evaluate import direction_check, evaluate_stance, load_labelled, split_applies
+    from pipeline.nlp.stance import load_stance_classifier
 
     torch.set_num_threads(threads)
     config = build_config(stance_model=model_path, base_model=base_model)
@@ -338,7 +338,7 @@ def eval_stance_command(
         raise ConfigError(f"no labelled pairs in {str(data)!r} (split {split!r})")
     classifier = load_stance_classifier(config.stance_model, config.base_model)
     if quantize:
-        from pipeline.embed import int8_copy
+        from pipeline.nlp.embed import int8_copy
 
         classifier = int8_copy(classifier)
     metrics = evaluate_stance(classifier, pairs, batch_size=batch_size)

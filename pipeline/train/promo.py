@@ -1,4 +1,4 @@
-"""Train and evaluate the commercial-promotional head (:mod:`pipeline.promo`).
+"""Train and evaluate the commercial-promotional head (:mod:`pipeline.nlp.promo`).
 
 Reads a JSON-lines file of labelled sentences (``data/promo/promo.jsonl``: ``text``,
 ``label`` 0/1, ``source``, ``context_promo_page``, ``split``) and writes
@@ -23,7 +23,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from pipeline.errors import ConfigError
-from pipeline.promo import (
+from pipeline.nlp.metrics import binary_ece, prf
+from pipeline.nlp.promo import (
     CUE_FEATURES,
     PromoClassifier,
     PromoHead,
@@ -39,7 +40,6 @@ DEFAULT_WEIGHT_DECAY = 1e-3
 DEFAULT_THRESHOLD = 0.5
 """Used when the data are too few to choose a threshold by cross-validation."""
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))
-ECE_BINS = 10
 T = TypeVar("T")
 CV_FOLDS = 5
 """Folds for the cross-fitted calibration and threshold, and the train-split CV figures."""
@@ -264,7 +264,7 @@ def train_promo(
         ConfigError: The data file is unreadable or its train split lacks a class.
         ModelLoadError: The encoder cannot be loaded.
     """
-    from pipeline.embed import load_embedder
+    from pipeline.nlp.embed import load_embedder
 
     records = read_records(data_file)
     train = [r for r in records if r.split == "train"]
@@ -342,32 +342,6 @@ def train_promo(
     head.save(out_dir)
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     return metrics
-
-
-def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / (tp + fp) if tp + fp else 0.0
-    r = tp / (tp + fn) if tp + fn else 0.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return {"precision": p, "recall": r, "f1": f}
-
-
-def expected_calibration_error(probs: Sequence[float], labels: Sequence[int]) -> float:
-    """Return the ECE of P(promotional) over equal-width bins. Pure.
-
-    Uses the binary form: in each bin, |mean predicted P(1) − observed rate of 1|,
-    weighted by the bin's share of examples.
-    """
-    if not probs:
-        return 0.0
-    p = np.asarray(probs, dtype=np.float64)
-    y = np.asarray(labels, dtype=np.float64)
-    bins = np.minimum((p * ECE_BINS).astype(int), ECE_BINS - 1)
-    ece = 0.0
-    for b in range(ECE_BINS):
-        mask = bins == b
-        if mask.any():
-            ece += mask.mean() * abs(p[mask].mean() - y[mask].mean())
-    return float(ece)
 
 
 def predict_records(
@@ -465,7 +439,7 @@ def agreement(reference: Sequence[int], other: Sequence[int]) -> dict[str, float
     tp = sum(a == 1 and b == 1 for a, b in pairs)
     fp = sum(a == 0 and b == 1 for a, b in pairs)
     fn = sum(a == 1 and b == 0 for a, b in pairs)
-    return {"n": n, "agreement": observed, "kappa": kappa, **_prf(tp, fp, fn)}
+    return {"n": n, "agreement": observed, "kappa": kappa, **prf(tp, fp, fn)}
 
 
 def score_probabilities(
@@ -479,14 +453,14 @@ def score_probabilities(
         tp = sum(p == cls and y == cls for p, y in zip(preds, labels, strict=True))
         fp = sum(p == cls and y != cls for p, y in zip(preds, labels, strict=True))
         fn = sum(p != cls and y == cls for p, y in zip(preds, labels, strict=True))
-        per_class[str(cls)] = {**_prf(tp, fp, fn), "support": float(list(labels).count(cls))}
+        per_class[str(cls)] = {**prf(tp, fp, fn), "support": float(list(labels).count(cls))}
     n = len(labels)
     return {
         "n": n,
         "accuracy": sum(p == y for p, y in zip(preds, labels, strict=True)) / n if n else 0.0,
         "macro_f1": (per_class["0"]["f1"] + per_class["1"]["f1"]) / 2,
         "promo_f1": per_class["1"]["f1"],
-        "ece": expected_calibration_error(probs, labels),
+        "ece": binary_ece(probs, labels),
         "per_class": per_class,
         "threshold": threshold,
     }

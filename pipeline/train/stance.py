@@ -6,7 +6,7 @@ cache, if the caller names a hub id), writes resumable checkpoints to
 rename, so a half-written adapter never replaces a good one. Logs progress through
 the ``logging`` module (the CLI sends it to stderr).
 
-The adapter directory holds what :func:`pipeline.classify.load_stance_classifier`
+The adapter directory holds what :func:`pipeline.nlp.stance.load_stance_classifier`
 reads: peft's ``adapter_config.json`` and ``adapter_model.safetensors`` (LoRA
 matrices, the classification head, and the LayerNorm and bias values when those are
 trained), ``stance.json`` (base model, labels, temperature, max length) and
@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, ModelLoadError
-from pipeline.evaluate import STANCE_ORDER, fit_temperature, stance_metrics
-from pipeline.modelpaths import EMBEDDED_BASE_NAME, resolve_model
+from pipeline.nlp.hf import EMBEDDED_BASE_NAME, resolve_model
+from pipeline.nlp.metrics import STANCE_ORDER, fit_temperature, stance_metrics
 from pipeline.train.data import (
     SOURCES,
     StancePair,
@@ -124,7 +124,7 @@ def _build_model(recipe: Recipe, where: str) -> tuple[Any, Any]:
     """Return (tokenizer, model) ready to train: peft-wrapped unless full fine-tuning."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from pipeline.classify import quiet_transformers
+    from pipeline.nlp.hf import quiet_transformers
 
     try:
         with quiet_transformers():

@@ -17,22 +17,26 @@ NLI checkpoints disagree on the order.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import threading
-import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
 from claims.types import Stance
 from claims.verdict import SupportCalibration
 from pipeline.errors import ModelLoadError
-from pipeline.modelpaths import resolve_model
+from pipeline.nlp.hf import (
+    load_sequence_classifier,
+    quiet_transformers,
+    resolve_model,
+    token_batches,
+)
+from pipeline.nlp.protocols import StanceModel
 
 META_FILE = "stance.json"
 ADAPTER_FORMAT = "claimscan-stance-adapter"
@@ -56,22 +60,6 @@ _NAME_TO_STANCE: dict[str, Stance] = {
     "notenoughinformation": Stance.NEUTRAL,
 }
 _OUTPUT_ORDER = (Stance.SUPPORTS, Stance.REFUTES, Stance.NEUTRAL)
-
-
-@runtime_checkable
-class StanceClassifier(Protocol):
-    """Anything that scores (claim, evidence sentence) pairs."""
-
-    name: str
-    """Shown in verdicts and reports, e.g. the model directory."""
-    support_calibration: SupportCalibration | None
-    """Maps a claim's aggregated support to P(supported); None where none was fitted."""
-
-    def predict(
-        self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
-    ) -> list[tuple[float, float, float]]:
-        """Return calibrated (p_supports, p_refutes, p_neutral) per (claim, evidence) pair."""
-        ...
 
 
 def stance_for_label(name: str) -> Stance | None:
@@ -172,8 +160,6 @@ class NliClassifier:
         """
         import torch
 
-        from pipeline.embed import token_batches
-
         ids = encoded["input_ids"]
         out = np.zeros((len(ids), self.model.config.num_labels), dtype=np.float32)
         with self._lock, torch.inference_mode():
@@ -208,31 +194,6 @@ class NliClassifier:
         return self.postprocess(self._forward(self.preprocess(pairs), batch_size))
 
 
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' and peft's load-time chatter, restoring the settings after.
-
-    Loading a bare encoder into a classification model always reports "newly
-    initialised" head weights, and transformers draws a "Loading weights" bar; both
-    are expected here and would only alarm users.
-    """
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        with warnings.catch_warnings():
-            for category in (UserWarning, FutureWarning):
-                warnings.filterwarnings("ignore", category=category, module=r"(peft|transformers)")
-            yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-
-
 CALIBRATION_KEY = "support_calibration"
 
 
@@ -256,38 +217,38 @@ def support_calibration_from(
         ) from exc
 
 
+def short_name(name_or_path: str) -> str:
+    """Name a model for reports without a local path: a directory's name or the hub id."""
+    path = Path(name_or_path).expanduser()
+    if path.is_absolute() or name_or_path.startswith((".", "~")) or path.exists():
+        return path.name or name_or_path
+    return name_or_path
+
+
 def _load_adapter(path: Path, meta: dict[str, Any], base_model: str | None) -> NliClassifier:
     from peft import PeftModel
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if meta.get("format") != ADAPTER_FORMAT:
         raise ModelLoadError(
             f"{str(path / META_FILE)!r} is not a claimscan stance adapter "
             f"(format {meta.get('format')!r}); retrain with `claimscan train stance`"
         )
-    labels = list(meta["labels"])
     base = base_model or meta.get("base_model")
     where = resolve_model(base)
+    hint = "pass the base it was trained on with --base-model or CLAIMSCAN_BASE_MODEL"
+    tokenizer, model = load_sequence_classifier(where, list(meta["labels"]), hint=hint)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            where,
-            num_labels=len(labels),
-            id2label=dict(enumerate(labels)),
-            label2id={name: i for i, name in enumerate(labels)},
-        )
         model = PeftModel.from_pretrained(model, str(path)).merge_and_unload()
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(
             f"cannot apply the stance adapter {str(path)!r} to base model {base!r} "
-            f"({where!r}): {exc}; pass the base it was trained on with --base-model or "
-            "CLAIMSCAN_BASE_MODEL"
+            f"({where!r}): {exc}; {hint}"
         ) from exc
     model.eval()
     return NliClassifier(
         tokenizer,
         model,
-        name=str(path),
+        name=short_name(str(path)),
         temperature=float(meta.get("temperature", 1.0)),
         max_length=int(meta.get("max_length", DEFAULT_MAX_LENGTH)),
         support_calibration=support_calibration_from(meta, where=path),
@@ -295,22 +256,18 @@ def _load_adapter(path: Path, meta: dict[str, Any], base_model: str | None) -> N
 
 
 def _load_ready_made(name_or_path: str, meta: dict[str, Any]) -> NliClassifier:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-        model = AutoModelForSequenceClassification.from_pretrained(name_or_path)
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"cannot load stance model {name_or_path!r}: {exc}; set --stance-model or "
-            "CLAIMSCAN_STANCE_MODEL to an adapter directory (`claimscan train stance`) or "
-            "a local NLI model directory"
-        ) from exc
+    tokenizer, model = load_sequence_classifier(
+        name_or_path,
+        hint=(
+            "set --stance-model or CLAIMSCAN_STANCE_MODEL to an adapter directory "
+            "(`claimscan train stance`) or a local NLI model directory"
+        ),
+    )
     model.eval()
     return NliClassifier(
         tokenizer,
         model,
-        name=name_or_path,
+        name=short_name(name_or_path),
         temperature=float(meta.get("temperature", 1.0)),
         max_length=int(meta.get("max_length", DEFAULT_MAX_LENGTH)),
         support_calibration=support_calibration_from(meta, where=name_or_path),
@@ -318,14 +275,14 @@ def _load_ready_made(name_or_path: str, meta: dict[str, Any]) -> NliClassifier:
 
 
 @lru_cache(maxsize=4)
-def load_stance_classifier(name_or_path: str, base_model: str | None = None) -> StanceClassifier:
+def load_stance_classifier(name_or_path: str, base_model: str | None = None) -> StanceModel:
     """Load a stance model once per process.
 
     Args:
         name_or_path: An adapter directory from ``claimscan train stance``, a model
             directory, or a hub id of an NLI sequence-classification model.
         base_model: Encoder for an adapter; None means the one its ``stance.json``
-            names (resolved with :func:`pipeline.modelpaths.resolve_model`). Ignored
+            names (resolved with :func:`pipeline.nlp.hf.resolve_model`). Ignored
             for ready-made models.
 
     Returns:

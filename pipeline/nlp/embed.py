@@ -13,35 +13,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from pipeline.errors import ModelLoadError
-from pipeline.modelpaths import resolve_model
-
-TOKEN_BUDGET = 4096
-"""Padded tokens per forward pass. Attention memory grows with batch × length², so a
-fixed batch of long sentences can take gigabytes; a token budget keeps it flat."""
-
-
-def token_batches(
-    lengths: Sequence[int], max_batch: int, budget: int = TOKEN_BUDGET
-) -> list[list[int]]:
-    """Group indices, shortest first, so that no batch pads past ``budget`` tokens.
-
-    Args:
-        lengths: Token count of each item.
-        max_batch: Most items per batch.
-        budget: Most padded tokens (items × longest) per batch.
-    """
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):
-        # Sorted ascending, so the newest item is the longest in the batch.
-        if current and (len(current) >= max_batch or (len(current) + 1) * lengths[i] > budget):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
-
+from pipeline.nlp.hf import quiet_transformers, resolve_model, token_batches
 
 T = TypeVar("T")
 
@@ -124,8 +96,6 @@ def load_embedder(name_or_path: str | None = None) -> Embedder:
         ModelLoadError: The weights or tokenizer cannot be loaded.
     """
     from transformers import AutoModel, AutoTokenizer
-
-    from pipeline.classify import quiet_transformers
 
     where = resolve_model(name_or_path)
     try:

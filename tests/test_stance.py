@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.classify import (
+from pipeline.config import DEFAULT_STANCE_MODEL
+from pipeline.errors import ConfigError, ModelLoadError
+from pipeline.nlp.protocols import StanceModel
+from pipeline.nlp.stance import (
     NliClassifier,
-    StanceClassifier,
     label_indices,
     load_stance_classifier,
     stance_for_label,
 )
-from pipeline.config import DEFAULT_STANCE_MODEL
-from pipeline.errors import ConfigError, ModelLoadError
 from pipeline.train.stance import train_stance
 from tests.conftest import tiny_bert
 
@@ -125,7 +125,7 @@ def test_label_indices_rejects_non_nli(id2label: dict[int, str]) -> None:
 
 def test_load_ready_made_nli_scores(tiny_nli: Path) -> None:
     classifier = load_stance_classifier(str(tiny_nli))
-    assert isinstance(classifier, StanceClassifier)
+    assert isinstance(classifier, StanceModel)
     assert isinstance(classifier, NliClassifier)
     assert classifier.indices == (0, 2, 1)
     _assert_probabilities(classifier.predict(PAIRS, batch_size=1), len(PAIRS))
@@ -172,7 +172,8 @@ def test_train_stance_writes_loadable_adapter(tiny_adapter: Path, tiny_base: Pat
 
     classifier = load_stance_classifier(str(tiny_adapter), str(tiny_base))
     _assert_probabilities(classifier.predict(PAIRS), len(PAIRS))
-    assert classifier.name == str(tiny_adapter)
+    # Reports name the model, never a local path.
+    assert classifier.name == tiny_adapter.name
 
 
 def test_train_stance_leaves_pooler_frozen(tiny_adapter: Path) -> None:

@@ -8,7 +8,7 @@ action, author-bio lines). A logistic-regression head trained with torch
 fitted on cross-validated training predictions.
 
 I/O: :func:`load_promo_classifier` reads ``head.safetensors`` and ``promo.json`` from a
-model directory and loads the encoder through :func:`pipeline.embed.load_embedder`.
+model directory and loads the encoder through :func:`pipeline.nlp.embed.load_embedder`.
 Everything else is computation.
 """
 
@@ -480,7 +480,7 @@ def load_promo_classifier(path: str | Path, base_model: str | None = None) -> Pr
     Raises:
         ModelLoadError: The head or the encoder cannot be loaded, or they do not fit.
     """
-    from pipeline.embed import load_embedder
+    from pipeline.nlp.embed import load_embedder
 
     head = load_promo_head(path)
     embedder = load_embedder(base_model or head.base_model)
