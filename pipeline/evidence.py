@@ -144,3 +144,32 @@ class EvidenceSelector:
             scored.sort(key=lambda c: c.relevance, reverse=True)
             out[claim.id] = scored[: self.per_claim]
         return out
+
+
+PASSAGE_WORDS = 200
+"""Words of abstract text in one passage: with the claim it stays within 512 tokens."""
+
+
+def abstract_passage(
+    title: str, sentences: Sequence[str], chosen: Sequence[int], max_words: int = PASSAGE_WORDS
+) -> str:
+    """Return the title and the ``chosen`` sentences of one abstract, in abstract order.
+
+    The stance model can read a claim against a passage rather than one sentence, as
+    MultiVerS reads whole abstracts: a finding often needs its neighbour ("In the
+    treated group, …") to be read right. ``chosen`` is in priority order; sentences are
+    taken while they fit in ``max_words`` (the first always), then put back in the
+    order the abstract gives them, so the passage reads as the authors wrote it.
+    """
+    taken: list[int] = []
+    words = len(title.split())
+    for i in chosen:
+        if not 0 <= i < len(sentences) or i in taken:
+            continue
+        n = len(sentences[i].split())
+        if taken and words + n > max_words:
+            continue
+        taken.append(i)
+        words += n
+    body = " ".join(" ".join(sentences[i].split()) for i in sorted(taken))
+    return f"{' '.join(title.split())}. {body}".strip() if title.strip() else body

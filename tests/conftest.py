@@ -67,3 +67,6 @@ def clean_environ(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    # Tests that run the CLI end to end use the embedded fast stance model: the default
+    # one is fetched from PyPI on first use, and the tests never use the network.
+    monkeypatch.setenv("CLAIMSCAN_FAST", "1")

@@ -67,3 +67,14 @@ def test_promo_threshold_defaults_to_the_heads_own() -> None:
         ).promo_threshold
         == 0.4
     )
+
+
+def test_fast_switches_the_default_stance_model_only() -> None:
+    from pipeline.config import DEFAULT_STANCE_MODEL, FAST_STANCE_MODEL
+
+    assert load_config(env={}).stance_model == str(DEFAULT_STANCE_MODEL)
+    assert load_config(env={"CLAIMSCAN_FAST": "1"}).stance_model == str(FAST_STANCE_MODEL)
+    assert load_config({"fast": True}, env={}).stance_model == str(FAST_STANCE_MODEL)
+    # A stance model named explicitly wins over --fast.
+    named = load_config({"fast": True, "stance_model": "/models/nli"}, env={})
+    assert named.stance_model == "/models/nli"

@@ -16,7 +16,8 @@ from pipeline.nlp.stance import (
     load_stance_classifier,
     stance_for_label,
 )
-from pipeline.train.stance import train_stance
+from pipeline.train.pack import build_pack
+from pipeline.train.stance import make_recipe, train_stance
 from tests.conftest import tiny_bert
 
 DATASETS = Path(__file__).parent / "data" / "datasets"
@@ -56,20 +57,29 @@ def tiny_adapter(tmp_path_factory: pytest.TempPathFactory, tiny_base: Path) -> P
     """An adapter trained for one epoch on the dataset fixtures."""
     out = tmp_path_factory.mktemp("adapter") / "stance"
     result = train_stance(
-        DATASETS,
+        build_pack(DATASETS, selector=None),
         out,
-        base_model=str(tiny_base),
-        epochs=1,
-        lr=1e-3,
-        lora_r=2,
-        batch_size=4,
-        max_length=32,
+        _tiny_recipe(tiny_base),
         checkpoint_dir=out.with_name("ckpt"),
         threads=1,
         command="pytest",
     )
-    assert result["steps"] == result["planned_steps"] > 0
+    assert [s["steps"] for s in result["stages"]] == [s["planned_steps"] for s in result["stages"]]
+    assert all(s["steps"] > 0 for s in result["stages"])
     return out
+
+
+def _tiny_recipe(base: Path, lr: float = 1e-3, **extra: object) -> object:
+    return make_recipe(
+        base_model=str(base),
+        epochs=(1,),
+        lr=lr,
+        lora_r=2,
+        batch_size=4,
+        max_length=32,
+        passage_max_length=48,
+        **extra,  # type: ignore[arg-type]
+    )
 
 
 def _assert_probabilities(probs: list[tuple[float, float, float]], n: int) -> None:
@@ -191,32 +201,35 @@ def test_train_stance_leaves_pooler_frozen(tiny_adapter: Path) -> None:
 
 def test_train_stance_resumes_finished_checkpoint(tiny_adapter: Path, tiny_base: Path) -> None:
     result = train_stance(
-        DATASETS,
+        build_pack(DATASETS, selector=None),
         tiny_adapter,
-        base_model=str(tiny_base),
-        epochs=1,
-        lr=1e-3,
-        lora_r=2,
-        batch_size=4,
-        max_length=32,
+        _tiny_recipe(tiny_base),  # type: ignore[arg-type]
         checkpoint_dir=tiny_adapter.with_name("ckpt"),
         threads=1,
     )
-    assert result["steps"] == result["planned_steps"]
+    # Both stages come back finished from their checkpoints, without training again.
+    assert [s["steps"] for s in result["stages"]] == [s["planned_steps"] for s in result["stages"]]
     assert (tiny_adapter / "stance.json").is_file()
+
+
+def test_train_stance_partial_label_counts_refutes_and_neutral() -> None:
+    import torch
+
+    from pipeline.train.stance import _loss
+
+    weights = torch.ones(3)
+    # FEVER's not_entailment (-1) is satisfied by refutes or neutral, not by supports.
+    good = _loss(torch.tensor([[-5.0, 2.0, 2.0]]), torch.tensor([-1]), weights)
+    bad = _loss(torch.tensor([[5.0, -2.0, -2.0]]), torch.tensor([-1]), weights)
+    assert good.item() < 0.01 < 5 < bad.item()
 
 
 def test_train_stance_refuses_other_recipe_checkpoint(tiny_adapter: Path, tiny_base: Path) -> None:
     with pytest.raises(ConfigError, match="another recipe"):
         train_stance(
-            DATASETS,
+            build_pack(DATASETS, selector=None),
             tiny_adapter.with_name("other"),
-            base_model=str(tiny_base),
-            epochs=1,
-            lr=5e-4,
-            lora_r=2,
-            batch_size=4,
-            max_length=32,
+            _tiny_recipe(tiny_base, lr=5e-4),  # type: ignore[arg-type]
             checkpoint_dir=tiny_adapter.with_name("ckpt"),
             threads=1,
         )
@@ -290,8 +303,10 @@ def test_train_stance_cli_writes_adapter(
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     out = tmp_path / "stance"
     args = ["train", "stance", "--data", str(DATASETS), "--out", str(out)]
+    args += ["--pack", str(tmp_path / "pack.jsonl.gz")]
     args += ["--checkpoints", str(tmp_path / "ckpt"), "--base-model", str(tiny_base)]
     args += ["--epochs", "1", "--batch-size", "4", "--max-length", "32", "--lora-r", "2"]
+    args += ["--passage-max-length", "48"]
     result = CliRunner().invoke(cli, args + ["--threads", "1"], prog_name="claimscan")
     assert result.exit_code == 0, result.output
     assert "macro-F1" in result.output
@@ -307,7 +322,10 @@ def test_train_stance_cli_missing_data_dir(tmp_path: Path, monkeypatch: pytest.M
 
     monkeypatch.setenv("OMP_WAIT_POLICY", "PASSIVE")
     monkeypatch.setenv("CLAIMSCAN_DATA", str(tmp_path / "absent"))
-    result = CliRunner().invoke(cli, ["train", "stance", "--out", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        cli,
+        ["train", "stance", "--out", str(tmp_path / "o"), "--pack", str(tmp_path / "p.gz")],
+    )
     assert result.exit_code == 1
     assert "CLAIMSCAN_DATA" in result.output
 

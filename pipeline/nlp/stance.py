@@ -147,6 +147,8 @@ class NliClassifier:
             self.tokenizer(
                 [evidence for _, evidence in pairs],
                 [claim for claim, _ in pairs],
+                # The longer side is cut first: a long passage loses its tail, and the
+                # claim is read whole unless it is the longer (never an error either way).
                 truncation="longest_first",
                 max_length=self.max_length,
             )
@@ -250,7 +252,8 @@ def _load_adapter(path: Path, meta: dict[str, Any], base_model: str | None) -> N
         model,
         name=short_name(str(path)),
         temperature=float(meta.get("temperature", 1.0)),
-        max_length=int(meta.get("max_length", DEFAULT_MAX_LENGTH)),
+        # Adapters trained on passages as well as sentences read up to the passage limit.
+        max_length=int(meta.get("passage_max_length", meta.get("max_length", DEFAULT_MAX_LENGTH))),
         support_calibration=support_calibration_from(meta, where=path),
     )
 

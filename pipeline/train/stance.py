@@ -1,16 +1,15 @@
-"""Train the stance adapter: LoRA on a BERT-style encoder, NLI-style (evidence, claim) pairs.
+"""Train the stance adapter in stages: LoRA on a BERT-style encoder, NLI-style pairs.
 
-Reads the training sets from ``data_dir`` and the base encoder from disk (or the hub
-cache, if the caller names a hub id), writes resumable checkpoints to
-``checkpoint_dir`` and, at the end, the adapter directory to ``out_dir`` in one
-rename, so a half-written adapter never replaces a good one. Logs progress through
-the ``logging`` module (the CLI sends it to stderr).
+The steps, each a function: :func:`build_model` (base encoder plus LoRA on every
+linear layer of every transformer layer, or full fine-tuning), :func:`run_stage`
+(one stage of a :class:`Recipe` over a split of a :class:`~pipeline.train.pack.StancePack`,
+with resumable checkpoints and the best validation weights kept), and
+:func:`write_adapter` (the directory :func:`pipeline.nlp.stance.load_stance_classifier`
+reads, swapped in with one rename). :func:`train_stance` runs them in order.
 
-The adapter directory holds what :func:`pipeline.nlp.stance.load_stance_classifier`
-reads: peft's ``adapter_config.json`` and ``adapter_model.safetensors`` (LoRA
-matrices, the classification head, and the LayerNorm and bias values when those are
-trained), ``stance.json`` (base model, labels, temperature, max length) and
-``MODEL_CARD.md``.
+Runs on a CPU or, with ``device="cuda"``, on a GPU in bf16 autocast; the same recipe
+and seed give the same batches on either, and a checkpoint made on one resumes on
+the other. Logs through the ``logging`` module (the CLI sends it to stderr).
 """
 
 from __future__ import annotations
@@ -22,44 +21,67 @@ import os
 import random
 import shutil
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import ConfigError, ModelLoadError
-from pipeline.nlp.hf import EMBEDDED_BASE_NAME, resolve_model
-from pipeline.nlp.metrics import STANCE_ORDER, fit_temperature, stance_metrics
-from pipeline.train.data import (
-    SOURCES,
-    StancePair,
-    class_weights,
-    describe,
-    training_splits,
+from claims.types import Stance
+from pipeline.errors import ConfigError
+from pipeline.nlp.hf import (
+    EMBEDDED_BASE_NAME,
+    load_sequence_classifier,
+    quiet_transformers,
+    resolve_model,
 )
+from pipeline.nlp.metrics import STANCE_ORDER, fit_temperature, stance_metrics
+from pipeline.train.card import stance_card
+from pipeline.train.nli import NOT_SUPPORTS, TrainPair
+from pipeline.train.pack import StancePack
 
 log = logging.getLogger(__name__)
 
 ADAPTER_FORMAT = "claimscan-stance-adapter"
 """``format`` value in ``stance.json``; the loader refuses other values."""
-ADAPTER_VERSION = 1
+ADAPTER_VERSION = 2
 META_FILE = "stance.json"
 CARD_FILE = "MODEL_CARD.md"
 LABELS = tuple(s.value for s in STANCE_ORDER)
 """Label names by class index in the trained head: supports, refutes, neutral."""
-LORA_TARGETS = ("query", "key", "value", "dense")
-"""Linear layers given LoRA matrices, inside the encoder's transformer layers only."""
-LORA_TARGET_PATTERN = r".*\.layer\.\d+\..*\.(query|key|value|dense)"
-"""peft ``target_modules`` regex for :data:`LORA_TARGETS` that leaves BERT's pooler out.
+LORA_TARGET_PATTERN = r".*\.layer\.\d+\..*\.(query|key|value|dense|q|k|v|o)"
+"""peft ``target_modules``: every linear layer inside the transformer layers.
 
-The pooler is also a ``dense`` layer. With LoRA (or its bias) trainable at LoRA
-learning rates, the first run drove its pre-activations to about 0.01 for every input
-within 200 steps: the logits became constant and the loss sat at ln 3. Frozen, it
-keeps its pretrained mapping and the same recipe learns (loss 0.87 after 120 steps)."""
-DEFAULT_LORA_LR = 1e-3
+Names cover BERT (query/key/value/dense) and MPNet (q/k/v/o, dense). The ``.layer.N.``
+anchor leaves BERT's pooler out: also a ``dense`` layer, with LoRA at LoRA learning
+rates it drove the first MiniLM run to constant logits within 200 steps."""
+DEFAULT_LORA_LR = 5e-4
 DEFAULT_FULL_LR = 3e-5
 INPUT_ORDER = "evidence,claim"
 """Segment order: evidence is the premise (first segment), the claim the hypothesis."""
+SOURCES = (
+    "scifact",
+    "healthver",
+    "checkcovid",
+    "covidfact",
+    "fever",
+    "climate",
+    "nli4ct",
+    "curriculum",
+)
+"""Dataset sources a recipe can keep (the part of a pair's source before any ``-``)."""
+STAGES = {
+    "intermediate": ("intermediate",),
+    "in-domain": ("in-domain",),
+}
+"""Stage name → pack splits it trains on (``--direction-flips`` adds ``flips``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageRecipe:
+    name: str
+    epochs: float
+    lr: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,20 +89,19 @@ class Recipe:
     """Everything that decides the trained weights; a checkpoint resumes only the same recipe."""
 
     base_model: str
-    epochs: float
-    lr: float
+    stages: tuple[StageRecipe, ...]
     lora_r: int
     lora_alpha: int
     lora_dropout: float
     batch_size: int
     max_length: int
+    passage_max_length: int
     seed: int
     full_finetune: bool
-    train_norms: bool
-    neutral_ratio: float
     warmup_ratio: float
     weight_decay: float
-    sources: tuple[str, ...]
+    sources: tuple[str, ...] | None
+    """Pack sources to keep (prefix match); None keeps every source."""
     max_pairs: int | None
     direction_flips: bool = False
 
@@ -106,7 +127,7 @@ def _epoch_batches(
 
 
 def _collate(
-    encoded: dict[str, list[list[int]]], idx: Sequence[int], pad_id: int
+    encoded: dict[str, list[list[int]]], idx: Sequence[int], pad_id: int, device: str
 ) -> dict[str, Any]:
     import torch
 
@@ -116,30 +137,17 @@ def _collate(
         if key not in encoded:
             continue
         rows = [encoded[key][i] + [pad] * (width - len(encoded[key][i])) for i in idx]
-        batch[key] = torch.tensor(rows, dtype=torch.long)
+        batch[key] = torch.tensor(rows, dtype=torch.long, device=device)
     return batch
 
 
-def _build_model(recipe: Recipe, where: str) -> tuple[Any, Any]:
+def build_model(recipe: Recipe, where: str) -> tuple[Any, Any]:
     """Return (tokenizer, model) ready to train: peft-wrapped unless full fine-tuning."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from pipeline.nlp.hf import quiet_transformers
-
-    try:
-        with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(where)
-            model = AutoModelForSequenceClassification.from_pretrained(
-                where,
-                num_labels=len(LABELS),
-                id2label=dict(enumerate(LABELS)),
-                label2id={name: i for i, name in enumerate(LABELS)},
-            )
-    except (OSError, ValueError) as exc:
-        raise ModelLoadError(
-            f"cannot load base model {recipe.base_model!r} from {where!r}: {exc}; "
-            "pass --base-model a local directory or a cached hub id"
-        ) from exc
+    tokenizer, model = load_sequence_classifier(
+        where,
+        LABELS,
+        hint="pass --base-model a local directory or a cached hub id",
+    )
     if recipe.full_finetune:
         return tokenizer, model
     from peft import LoraConfig, TaskType, get_peft_model
@@ -150,20 +158,104 @@ def _build_model(recipe: Recipe, where: str) -> tuple[Any, Any]:
         lora_alpha=recipe.lora_alpha,
         lora_dropout=recipe.lora_dropout,
         target_modules=LORA_TARGET_PATTERN,
-        # Off by default: with the pooler, trained LayerNorms and biases are a route to
-        # the constant-output collapse described at LORA_TARGET_PATTERN.
-        bias="all" if recipe.train_norms else "none",
-        modules_to_save=["classifier", "LayerNorm"] if recipe.train_norms else ["classifier"],
+        bias="none",
+        modules_to_save=["classifier"],
     )
     with quiet_transformers():
         return tokenizer, get_peft_model(model, config)
 
 
+def encode(
+    tokenizer: Any, pairs: Sequence[TrainPair], max_length: int, passage_max_length: int
+) -> dict[str, list[list[int]]]:
+    """Tokenise pairs evidence first, claim second (:data:`INPUT_ORDER`), unpadded.
+
+    Passages get the longer limit; within it, truncation takes from the evidence first
+    so the claim is always read whole.
+    """
+    out: dict[str, list[list[int]]] = {}
+    for unit, limit in (("sentence", max_length), ("abstract", passage_max_length)):
+        idx = [i for i, p in enumerate(pairs) if (p.unit == "abstract") == (unit == "abstract")]
+        if not idx:
+            continue
+        enc = tokenizer(
+            [pairs[i].evidence for i in idx],
+            [pairs[i].claim for i in idx],
+            truncation="only_first",
+            max_length=limit,
+        )
+        for key, rows in enc.items():
+            column = out.setdefault(key, [[] for _ in pairs])
+            for i, row in zip(idx, rows, strict=True):
+                column[i] = list(row)
+    return out
+
+
+def _targets(pairs: Sequence[TrainPair]) -> list[int]:
+    # -1 marks the partial label "not supports" (FEVER's not_entailment).
+    return [-1 if p.label == NOT_SUPPORTS else LABELS.index(p.label) for p in pairs]
+
+
+def _loss(logits: Any, targets: Any, weights: Any) -> Any:
+    """Class-weighted cross-entropy; a partial label scores log(P(refutes) + P(neutral))."""
+    import torch
+
+    logp = torch.log_softmax(logits.float(), dim=-1)
+    full = targets >= 0
+    losses = []
+    if full.any():
+        t = targets[full]
+        losses.append(-(logp[full].gather(1, t[:, None]).squeeze(1)) * weights[t])
+    if (~full).any():
+        rest = torch.logsumexp(logp[~full][:, 1:], dim=-1)
+        losses.append(-rest * weights[1:].mean())
+    return torch.cat(losses).mean()
+
+
+def predict_logits(
+    model: Any, encoded: dict[str, list[list[int]]], pad_id: int, device: str, batch_size: int = 64
+) -> list[list[float]]:
+    """Raw logits per pair, in input order (shortest first in batches, for less padding)."""
+    import torch
+
+    n = len(encoded["input_ids"])
+    order = sorted(range(n), key=lambda i: len(encoded["input_ids"][i]))
+    out: list[list[float]] = [[] for _ in range(n)]
+    was_training = model.training
+    model.eval()
+    with torch.inference_mode(), _autocast(device):
+        for lo in range(0, n, batch_size):
+            idx = order[lo : lo + batch_size]
+            logits = model(**_collate(encoded, idx, pad_id, device)).logits.float().cpu()
+            for i, row in zip(idx, logits.tolist(), strict=True):
+                out[i] = row
+    model.train(was_training)
+    return out
+
+
+def _autocast(device: str) -> Any:
+    import contextlib
+
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def softmax(row: Sequence[float], temperature: float = 1.0) -> tuple[float, float, float]:
+    scaled = [v / temperature for v in row]
+    top = max(scaled)
+    exps = [math.exp(v - top) for v in scaled]
+    total = sum(exps)
+    return (exps[0] / total, exps[1] / total, exps[2] / total)
+
+
 def _trainable_state(model: Any) -> dict[str, Any]:
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+    return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
-def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
+def _save(path: Path, payload: dict[str, Any]) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,48 +264,243 @@ def _save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def _predict_logits(
-    model: Any, encoded: dict[str, list[list[int]]], pad_id: int, batch_size: int
-) -> list[list[float]]:
+def _load_trainable(model: Any, state: dict[str, Any]) -> None:
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    if set(state) != trainable:
+        raise ConfigError("checkpoint does not match the model; delete it or pass --no-resume")
+    model.load_state_dict(state, strict=False)
+
+
+@dataclass(slots=True)
+class Trainer:
+    """A model being trained and where its checkpoints go."""
+
+    recipe: Recipe
+    tokenizer: Any
+    model: Any
+    device: str
+    checkpoint_dir: Path
+    val_pairs: list[TrainPair]
+    val_encoded: dict[str, list[list[int]]]
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.tokenizer.pad_token_id or 0)
+
+    def validate(self) -> tuple[dict[str, Any], list[list[float]]]:
+        logits = predict_logits(self.model, self.val_encoded, self.pad_id, self.device)
+        gold = [Stance(p.label) for p in self.val_pairs]
+        return stance_metrics(gold, [softmax(r) for r in logits]), logits
+
+
+def run_stage(
+    trainer: Trainer,
+    stage: StageRecipe,
+    pairs: Sequence[TrainPair],
+    *,
+    resume: bool = True,
+    checkpoint_every: int = 200,
+    max_minutes: float | None = None,
+) -> dict[str, Any]:
+    """Train one stage and leave the model at its best validation weights.
+
+    Checkpoints go to ``<checkpoint_dir>/<stage>-last.pt`` (resumable, same recipe
+    only) and ``<stage>-best.pt``; a finished stage leaves ``<stage>-done.pt``, which
+    a rerun loads instead of training again.
+    """
     import torch
 
-    n = len(encoded["input_ids"])
-    order = sorted(range(n), key=lambda i: len(encoded["input_ids"][i]))
-    out: list[list[float]] = [[] for _ in range(n)]
-    was_training = model.training
-    model.eval()
-    with torch.inference_mode():
-        for lo in range(0, n, batch_size):
-            idx = order[lo : lo + batch_size]
-            logits = model(**_collate(encoded, idx, pad_id)).logits.float()
-            for i, row in zip(idx, logits.tolist(), strict=True):
-                out[i] = row
-    model.train(was_training)
-    return out
+    recipe, model, device = trainer.recipe, trainer.model, trainer.device
+    ckpt = trainer.checkpoint_dir
+    done_path, last_path, best_path = (
+        ckpt / f"{stage.name}-done.pt",
+        ckpt / f"{stage.name}-last.pt",
+        ckpt / f"{stage.name}-best.pt",
+    )
+    identity = {"recipe": asdict(recipe), "stage": asdict(stage)}
+    if resume and done_path.exists():
+        saved = torch.load(done_path, weights_only=False)
+        if saved["identity"] == identity:
+            _load_trainable(model, saved["trainable"])
+            log.info("stage %s already trained; loaded %s", stage.name, done_path)
+            return dict(saved["summary"])
+    if not pairs:
+        raise ConfigError(f"stage {stage.name!r} has no training pairs")
 
-
-def _softmax(row: Sequence[float], temperature: float) -> tuple[float, float, float]:
-    scaled = [v / temperature for v in row]
-    top = max(scaled)
-    exps = [math.exp(v - top) for v in scaled]
-    total = sum(exps)
-    return (exps[0] / total, exps[1] / total, exps[2] / total)
-
-
-def _encode(tokenizer: Any, pairs: Sequence[StancePair], max_length: int) -> dict[str, Any]:
-    # Evidence first, claim second, as NLI premise and hypothesis; the classifier
-    # must feed segments in this same order (INPUT_ORDER).
-    return dict(
-        tokenizer(
-            [p.evidence for p in pairs],
-            [p.claim for p in pairs],
-            truncation="longest_first",
-            max_length=max_length,
-        )
+    encoded = encode(trainer.tokenizer, pairs, recipe.max_length, recipe.passage_max_length)
+    targets = torch.tensor(_targets(pairs), device=device)
+    counts = Counter(t for t in _targets(pairs) if t >= 0)
+    present = [c for c in range(len(LABELS)) if counts[c]]
+    weights = torch.tensor(
+        [len(pairs) / (len(present) * counts[c]) if counts[c] else 0.0 for c in range(3)],
+        device=device,
+    )
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    steps_per_epoch = math.ceil(len(pairs) / recipe.batch_size)
+    planned = max(1, math.ceil(steps_per_epoch * stage.epochs))
+    budget = max_minutes * 60 if max_minutes is not None else math.inf
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=stage.lr, weight_decay=recipe.weight_decay)
+    log.info(
+        "stage %s: %d pairs, %d steps (%d per epoch), trainable %d of %d parameters",
+        stage.name,
+        len(pairs),
+        planned,
+        steps_per_epoch,
+        sum(p.numel() for p in params),
+        sum(p.numel() for p in model.parameters()),
     )
 
+    step, prior = 0, 0.0
+    best: dict[str, Any] = {"macro_f1": -1.0, "step": -1}
+    if resume and last_path.exists():
+        state = torch.load(last_path, weights_only=False)
+        if state["identity"] != identity:
+            raise ConfigError(
+                f"checkpoint {str(last_path)!r} was made with another recipe; "
+                "delete it or pass --no-resume to start over"
+            )
+        _load_trainable(model, state["trainable"])
+        optimizer.load_state_dict(state["optimizer"])
+        step, prior, best = state["step"], state["seconds"], state["best"]
+        torch.manual_seed(recipe.seed + step)
+        log.info("resumed stage %s at step %d", stage.name, step)
+    started = time.monotonic()
 
-def _write_atomically(out_dir: Path, fill: Any) -> None:
+    def spent() -> float:
+        return prior + time.monotonic() - started
+
+    def save_last() -> None:
+        _save(
+            last_path,
+            {
+                "identity": identity,
+                "trainable": _trainable_state(model),
+                "optimizer": optimizer.state_dict(),
+                "step": step,
+                "seconds": spent(),
+                "best": best,
+            },
+        )
+
+    def validate(when: str) -> None:
+        m, _ = trainer.validate()
+        log.info(
+            "%s %s: val accuracy %.3f macro-F1 %.3f supports-vs-refutes F1 %.3f",
+            stage.name,
+            when,
+            m["accuracy"],
+            m["macro_f1"],
+            m["support_refute_macro_f1"],
+        )
+        # Ties go to the later weights.
+        if m["macro_f1"] >= best["macro_f1"]:
+            best.update(macro_f1=m["macro_f1"], step=step)
+            _save(best_path, {"identity": identity, "trainable": _trainable_state(model)})
+
+    def lr_factor(done: float) -> float:
+        if done < recipe.warmup_ratio:
+            return done / recipe.warmup_ratio
+        return max(0.0, (1.0 - done) / (1.0 - recipe.warmup_ratio))
+
+    time_limited = False
+    seen, window_loss, window_n = 0, 0.0, 0
+    validated_at = -1
+    model.train()
+    while step < planned and not time_limited:
+        epoch, offset = divmod(step, steps_per_epoch)
+        for idx in _epoch_batches(lengths, recipe.batch_size, recipe.seed, epoch)[offset:]:
+            # The decay follows whichever of steps and time runs out first.
+            done = max((step + 1) / planned, spent() / budget)
+            if done > 1.0:
+                time_limited = True
+                break
+            for group in optimizer.param_groups:
+                group["lr"] = stage.lr * lr_factor(done)
+            with _autocast(device):
+                logits = model(**_collate(encoded, idx, trainer.pad_id, device)).logits
+            loss = _loss(logits, targets[idx], weights)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            seen += len(idx)
+            window_loss += loss.item() * len(idx)
+            window_n += len(idx)
+            if step % 50 == 0:
+                log.info(
+                    "%s step %d/%d loss %.4f lr %.2e %.1f pairs/s",
+                    stage.name,
+                    step,
+                    planned,
+                    window_loss / window_n,
+                    optimizer.param_groups[0]["lr"],
+                    seen / (time.monotonic() - started),
+                )
+                window_loss, window_n = 0.0, 0
+            if step % checkpoint_every == 0:
+                save_last()
+            if step >= planned:
+                break
+        save_last()
+        validate(f"step {step} (epoch {step / steps_per_epoch:.2f})")
+        validated_at = step
+    if validated_at != step:
+        validate(f"step {step}")
+    save_last()
+    if best["step"] != step:
+        log.info(
+            "stage %s: keeping step %d (val macro-F1 %.3f)",
+            stage.name,
+            best["step"],
+            best["macro_f1"],
+        )
+        _load_trainable(model, torch.load(best_path, weights_only=False)["trainable"])
+    summary = {
+        "name": stage.name,
+        "pairs": len(pairs),
+        "epochs": stage.epochs,
+        "lr": stage.lr,
+        "steps": step,
+        "planned_steps": planned,
+        "time_limited": time_limited,
+        "seconds": spent(),
+        "best_step": best["step"],
+        "best_macro_f1": best["macro_f1"],
+        "counts": _counts(pairs),
+    }
+    _save(
+        done_path, {"identity": identity, "trainable": _trainable_state(model), "summary": summary}
+    )
+    return summary
+
+
+def _counts(pairs: Sequence[TrainPair]) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for p in pairs:
+        row = table.setdefault(p.source, {})
+        row[p.label] = row.get(p.label, 0) + 1
+    return table
+
+
+def stage_pairs(pack: StancePack, stage: StageRecipe, recipe: Recipe) -> list[TrainPair]:
+    """The pairs of one stage, narrowed to the recipe's sources and cap."""
+    splits = STAGES.get(stage.name)
+    if splits is None:
+        raise ConfigError(f"unknown stage {stage.name!r}; choose from {', '.join(STAGES)}")
+    if stage.name == "in-domain" and recipe.direction_flips:
+        splits = (*splits, "flips")
+    pairs = [p for s in splits for p in pack.splits.get(s, [])]
+    if recipe.sources is not None:
+        pairs = [p for p in pairs if p.source.split("-")[0] in recipe.sources]
+    if recipe.max_pairs is not None and recipe.max_pairs < len(pairs):
+        keep = set(random.Random(recipe.seed).sample(range(len(pairs)), recipe.max_pairs))
+        pairs = [p for i, p in enumerate(pairs) if i in keep]
+    return pairs
+
+
+def _write_atomically(out_dir: Path, fill: Callable[[Path], None]) -> None:
     """Build the output in a sibling temp dir, then swap it in with renames."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -231,428 +518,32 @@ def _write_atomically(out_dir: Path, fill: Any) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _model_card(
-    recipe: Recipe,
-    result: dict[str, Any],
-    train_counts: dict[str, dict[str, int]],
-    val_counts: dict[str, dict[str, int]],
-    command: str | None,
-) -> str:
-    def counts_table(counts: dict[str, dict[str, int]]) -> str:
-        rows = ["| source | supports | refutes | neutral |", "| --- | ---: | ---: | ---: |"]
-        for source, row in counts.items():
-            rows.append(f"| {source} | {row['supports']} | {row['refutes']} | {row['neutral']} |")
-        return "\n".join(rows)
-
-    val = result["val_metrics"]
-    per_class = "\n".join(
-        f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
-        for name, m in val["per_class"].items()
-    )
-    if recipe.full_finetune:
-        kind = "every weight fine-tuned"
-    else:
-        extra = ", LayerNorm weights and biases" if recipe.train_norms else ""
-        kind = (
-            f"LoRA r={recipe.lora_r} on the {', '.join(LORA_TARGETS)} layers of every "
-            f"transformer layer; classification head{extra} trained in full; pooler frozen"
-        )
-    return f"""# claimscan stance model
-
-Three-way stance classifier for (claim, evidence sentence) pairs: **supports**,
-**refutes**, **neutral**. Input is NLI-style: the evidence is the first segment
-(premise), the claim the second (hypothesis). Probabilities are calibrated with a
-temperature (T = {result["temperature"]:.3f}) fitted on the validation split.
-
-- Base encoder: `{recipe.base_model}` ({kind})
-- Artifact size: {result["artifact_bytes"] / 1e6:.2f} MB
-
-## Training data
-
-Pairs built by `pipeline/train/data.py` from the training splits of SciFact (CC BY 4.0 /
-ODC-By), HealthVer in MultiVerS format (no licence stated; research use with citation),
-Check-COVID (MIT) and COVID-Fact (no licence stated). Rationale sentences give
-supports/refutes pairs; other sentences of the cited abstracts and NEI evidence give
-neutral pairs, sampled down to {recipe.neutral_ratio:g}× the labelled pairs. HealthFC
-(CC BY-NC-ND) is **not** used for training. Claims of `healthver_dev.csv` are excluded.
-Validation is every claim whose normalised text hashes to 0 mod 10, so no claim is in
-both splits.
-
-Train pairs:
-
-{counts_table(train_counts)}
-
-Validation pairs:
-
-{counts_table(val_counts)}
-
-## Recipe
-
-- Command: `{command or "(Python API)"}`
-- Seed {recipe.seed}; up to {recipe.epochs:g} epochs ({result["planned_steps"]} steps);
-  {result["steps"]} steps run ({result["epochs_run"]:.2f} epochs){
-        ", learning-rate decay fitted to the time limit" if result["time_limited"] else ""
-    }{
-        ""
-        if result["last_step_selected"]
-        else f"; weights from step {result['selected_step']}, the best validation macro-F1"
-    }
-- AdamW, lr {recipe.lr:g}, weight decay {recipe.weight_decay:g}, linear warmup
-  {recipe.warmup_ratio:.0%} then linear decay; batch {recipe.batch_size}; max length
-  {recipe.max_length} tokens; LoRA alpha {recipe.lora_alpha}, dropout {recipe.lora_dropout:g}
-- Class-weighted cross-entropy (inverse frequency)
-- Training time {result["train_seconds"] / 60:.1f} min on CPU, {result["threads"]} torch
-  threads ({result["pairs_per_second"]:.1f} pairs/s)
-
-## Validation metrics (temperature-scaled)
-
-n = {val["n"]}; accuracy {val["accuracy"]:.3f}; macro-F1 {val["macro_f1"]:.3f};
-supports-vs-refutes macro-F1 {val["support_refute_macro_f1"]:.3f}
-(n = {val["support_refute_n"]}); ECE {val["ece"]:.3f}
-(before scaling {result["val_ece_uncalibrated"]:.3f}).
-
-| label | precision | recall | F1 | support |
-| --- | ---: | ---: | ---: | ---: |
-{per_class}
-
-## Limitations
-
-Trained on COVID-19 and biomedical-abstract claims; consumer-health phrasing,
-non-English text and claims needing numbers or several sentences of context are out of
-domain. COVID-Fact refutations are mostly machine-made word swaps, which reward surface
-contrast. Neutral here means "this sentence does not decide the claim", not "the
-science is contested".
-"""
-
-
-def train_stance(
-    data_dir: Path,
-    out_dir: Path,
-    *,
-    base_model: str | None = None,
-    epochs: float = 4,
-    lr: float | None = None,
-    lora_r: int = 16,
-    lora_alpha: int | None = None,
-    lora_dropout: float = 0.05,
-    batch_size: int = 32,
-    max_length: int = 128,
-    seed: int = 13,
-    max_minutes: float | None = None,
-    full_finetune: bool = False,
-    train_norms: bool = False,
-    neutral_ratio: float = 0.5,
-    warmup_ratio: float = 0.06,
-    weight_decay: float = 0.01,
-    sources: Sequence[str] = SOURCES,
-    max_pairs: int | None = None,
-    direction_flips: bool = False,
-    checkpoint_dir: Path | None = None,
-    checkpoint_every: int = 100,
-    eval_every: int | None = None,
-    resume: bool = True,
-    threads: int = 2,
-    command: str | None = None,
-) -> dict[str, Any]:
-    """Train the stance classifier and write its adapter directory.
-
-    Args:
-        data_dir: A folder laid out like ``shared/data``.
-        out_dir: Where the adapter directory goes; replaced in one rename at the end.
-        base_model: Hub id or local path of the encoder; None is the embedded MiniLM.
-        epochs: Passes over the training pairs (fractions allowed); with
-            ``max_minutes`` this is an upper bound.
-        lr: Peak learning rate; None means 1e-3 for LoRA and 3e-5 for full
-            fine-tuning. LoRA at full fine-tuning rates stays at the majority class
-            (macro-F1 0.42 on supports-vs-refutes in our first attempt).
-        lora_r: LoRA rank.
-        lora_alpha: LoRA scaling numerator; None means ``2 * lora_r``.
-        lora_dropout: Dropout on the LoRA branch.
-        batch_size: Pairs per step.
-        max_length: Tokens per (evidence, claim) pair; longer pairs are truncated.
-        seed: Seed for sampling, batching and initialisation.
-        max_minutes: Training time limit. The learning-rate decay follows whichever
-            of steps and time runs out first, so a time-limited run still ends at a
-            low rate; the final validation pass and writing come on top.
-        full_finetune: Train every weight instead of LoRA (a ~90 MB artifact).
-        train_norms: Also train LayerNorm weights and all biases (LoRA only). Off by
-            default: at LoRA learning rates it invites the collapse to constant
-            output seen in our first run.
-        neutral_ratio: Neutral pairs kept, as a fraction of supports + refutes.
-        warmup_ratio: Fraction of steps spent warming the learning rate up.
-        weight_decay: AdamW weight decay.
-        sources: Training sets to read (see ``pipeline.train.data.SOURCES``).
-        max_pairs: Cap on training pairs, for quick probes.
-        direction_flips: Add counterfactual refutations of supported training claims
-            (``pipeline.train.data.direction_flips``).
-        checkpoint_dir: Where ``last.pt`` is kept; None means ``<out_dir>-ckpt``
-            beside ``out_dir``.
-        checkpoint_every: Steps between checkpoints (one is also written per epoch).
-        eval_every: Steps between validation log lines, besides one per epoch.
-        resume: Continue from ``checkpoint_dir/last.pt`` when its recipe matches.
-        threads: torch CPU threads.
-        command: The command line, recorded in the model card.
-
-    Returns:
-        A summary: steps, timings, temperature, validation metrics, artifact size.
-
-    Raises:
-        ConfigError: Bad arguments, missing data, or a checkpoint from another recipe.
-        ModelLoadError: The base model cannot be loaded.
-    """
-    import torch
-
-    if lr is None:
-        lr = DEFAULT_FULL_LR if full_finetune else DEFAULT_LORA_LR
-    if epochs <= 0 or batch_size < 1 or lr <= 0 or not 0 <= warmup_ratio < 1:
-        raise ConfigError(
-            "epochs and lr must be positive, batch size at least 1, warmup ratio in [0, 1)"
-        )
-    torch.set_num_threads(threads)
-    recipe = Recipe(
-        base_model=base_model or EMBEDDED_BASE_NAME,
-        epochs=epochs,
-        lr=lr,
-        lora_r=lora_r,
-        lora_alpha=lora_alpha if lora_alpha is not None else 2 * lora_r,
-        lora_dropout=lora_dropout,
-        batch_size=batch_size,
-        max_length=max_length,
-        seed=seed,
-        full_finetune=full_finetune,
-        train_norms=train_norms,
-        neutral_ratio=neutral_ratio,
-        warmup_ratio=warmup_ratio,
-        weight_decay=weight_decay,
-        sources=tuple(sources),
-        max_pairs=max_pairs,
-        direction_flips=direction_flips,
-    )
-    checkpoint_dir = checkpoint_dir or out_dir.with_name(out_dir.name + "-ckpt")
-    ckpt_path = checkpoint_dir / "last.pt"
-
-    train_pairs, val_pairs = training_splits(
-        data_dir,
-        sources=sources,
-        neutral_ratio=neutral_ratio,
-        seed=seed,
-        max_pairs=max_pairs,
-        flips=direction_flips,
-    )
-    if not train_pairs:
-        raise ConfigError(f"no training pairs found under {str(data_dir)!r}")
-    log.info("train pairs %s", describe(train_pairs))
-    log.info("validation pairs %s", describe(val_pairs))
-
-    random.seed(seed)
-    torch.manual_seed(seed)
-    tokenizer, model = _build_model(recipe, resolve_model(base_model))
-    pad_id = tokenizer.pad_token_id or 0
-    train_enc = _encode(tokenizer, train_pairs, max_length)
-    val_enc = _encode(tokenizer, val_pairs, max_length)
-    train_y = torch.tensor([STANCE_ORDER.index(p.label) for p in train_pairs])
-    val_y = [STANCE_ORDER.index(p.label) for p in val_pairs]
-    weights = class_weights(train_pairs)
-    loss_fn = torch.nn.CrossEntropyLoss(
-        weight=torch.tensor([weights[s] for s in STANCE_ORDER], dtype=torch.float)
-    )
-    lengths = [len(ids) for ids in train_enc["input_ids"]]
-    steps_per_epoch = math.ceil(len(train_pairs) / batch_size)
-    planned = max(1, math.ceil(steps_per_epoch * epochs))
-    budget = max_minutes * 60 if max_minutes is not None else math.inf
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    log.info(
-        "trainable parameters %d of %d; up to %d steps (%d per epoch), %s",
-        sum(p.numel() for p in params),
-        sum(p.numel() for p in model.parameters()),
-        planned,
-        steps_per_epoch,
-        f"time limit {max_minutes:g} min" if max_minutes is not None else "no time limit",
-    )
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-
-    step = 0
-    prior_seconds = 0.0
-    if resume and ckpt_path.exists():
-        state = torch.load(ckpt_path, weights_only=False)
-        if state["recipe"] != asdict(recipe) or state.get("max_minutes") != max_minutes:
-            raise ConfigError(
-                f"checkpoint {str(ckpt_path)!r} was made with another recipe; "
-                "delete it or pass --no-resume to start over"
-            )
-        trainable = {n for n, p in model.named_parameters() if p.requires_grad}
-        if set(state["trainable"]) != trainable:
-            raise ConfigError(
-                f"checkpoint {str(ckpt_path)!r} does not match the model; delete it or "
-                "pass --no-resume"
-            )
-        model.load_state_dict(state["trainable"], strict=False)
-        optimizer.load_state_dict(state["optimizer"])
-        step, prior_seconds = state["step"], state["seconds"]
-        torch.manual_seed(seed + step)
-        log.info("resumed from %s at step %d", ckpt_path, step)
-
-    started = time.monotonic()
-
-    def spent() -> float:
-        return prior_seconds + (time.monotonic() - started)
-
-    def checkpoint() -> None:
-        _save_checkpoint(
-            ckpt_path,
-            {
-                "recipe": asdict(recipe),
-                "max_minutes": max_minutes,
-                "trainable": _trainable_state(model),
-                "optimizer": optimizer.state_dict(),
-                "step": step,
-                "seconds": spent(),
-            },
-        )
-
-    best_path = checkpoint_dir / "best.pt"
-    best: dict[str, Any] = {"macro_f1": -1.0, "step": -1}
-    if resume and step and best_path.exists():
-        saved = torch.load(best_path, weights_only=False)
-        if saved["recipe"] == asdict(recipe):
-            best = {"macro_f1": saved["macro_f1"], "step": saved["step"]}
-
-    def validate(when: str) -> list[list[float]]:
-        """Log validation metrics; keep the weights aside when they are the best so far."""
-        logits = _predict_logits(model, val_enc, pad_id, 64)
-        m = stance_metrics([p.label for p in val_pairs], [_softmax(r, 1.0) for r in logits])
-        log.info(
-            "%s: val accuracy %.3f macro-F1 %.3f supports-vs-refutes F1 %.3f",
-            when,
-            m["accuracy"],
-            m["macro_f1"],
-            m["support_refute_macro_f1"],
-        )
-        # Ties go to the later weights.
-        if m["macro_f1"] >= best["macro_f1"]:
-            best.update(macro_f1=m["macro_f1"], step=step)
-            _save_checkpoint(
-                best_path,
-                {
-                    "recipe": asdict(recipe),
-                    "trainable": _trainable_state(model),
-                    "step": step,
-                    "macro_f1": m["macro_f1"],
-                },
-            )
-        return logits
-
-    # Warmup then linear decay over "progress": the larger of the share of steps done
-    # and the share of the time budget spent. With a time limit that binds, the decay
-    # is fitted to the time available instead of being cut off at a high rate.
-    def progress(next_step: int) -> float:
-        return max(next_step / planned, spent() / budget)
-
-    def lr_factor(done: float) -> float:
-        if done < warmup_ratio:
-            return done / warmup_ratio
-        return max(0.0, (1.0 - done) / (1.0 - warmup_ratio))
-
-    time_limited = False
-    seen = 0
-    window_loss, window_n = 0.0, 0
-    model.train()
-    while step < planned and not time_limited:
-        epoch, offset = divmod(step, steps_per_epoch)
-        for idx in _epoch_batches(lengths, batch_size, seed, epoch)[offset:]:
-            done = progress(step + 1)
-            if done > 1.0:
-                time_limited = True
-                break
-            for group in optimizer.param_groups:
-                group["lr"] = lr * lr_factor(done)
-            loss = loss_fn(model(**_collate(train_enc, idx, pad_id)).logits, train_y[idx])
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            seen += len(idx)
-            window_loss += loss.item() * len(idx)
-            window_n += len(idx)
-            if step % 20 == 0:
-                log.info(
-                    "step %d/%d epoch %.2f loss %.4f lr %.2e progress %.1f%% %.1f pairs/s",
-                    step,
-                    planned,
-                    step / steps_per_epoch,
-                    window_loss / window_n,
-                    optimizer.param_groups[0]["lr"],
-                    100 * done,
-                    seen / (time.monotonic() - started),
-                )
-                window_loss, window_n = 0.0, 0
-            if step % checkpoint_every == 0:
-                checkpoint()
-            if eval_every and step % eval_every == 0:
-                validate(f"step {step}")
-            if step >= planned:
-                break
-        else:
-            checkpoint()
-            validate(f"epoch {epoch + 1} done")
-    if time_limited:
-        log.info("time limit of %g min reached at step %d/%d", max_minutes, step, planned)
-    checkpoint()
-    train_seconds = spent()
-
-    val_logits = validate(f"final, step {step}")
-    last_selected = best["step"] == step
-    if not last_selected:
-        # A LoRA run at a high learning rate can collapse to constant output late
-        # (our lr 1e-3 run did after 150 steps); ship the best weights seen instead.
-        log.warning(
-            "restoring step %d (val macro-F1 %.3f), better than the last step",
-            best["step"],
-            best["macro_f1"],
-        )
-        model.load_state_dict(torch.load(best_path, weights_only=False)["trainable"], strict=False)
-        val_logits = _predict_logits(model, val_enc, pad_id, 64)
-    temperature = fit_temperature(val_logits, val_y)
-    gold = [p.label for p in val_pairs]
-    raw = stance_metrics(gold, [_softmax(r, 1.0) for r in val_logits])
-    metrics = stance_metrics(gold, [_softmax(r, temperature) for r in val_logits])
-    result: dict[str, Any] = {
-        "steps": step,
-        "planned_steps": planned,
-        "epochs_run": step / steps_per_epoch,
-        "time_limited": time_limited,
-        "selected_step": best["step"],
-        "last_step_selected": last_selected,
-        "train_seconds": train_seconds,
-        "pairs_per_second": seen / max(1e-9, time.monotonic() - started) if seen else 0.0,
-        "threads": threads,
-        "temperature": temperature,
-        "val_metrics": metrics,
-        "val_ece_uncalibrated": raw["ece"],
-        "train_pairs": len(train_pairs),
-        "val_pairs": len(val_pairs),
-    }
+def write_adapter(
+    trainer: Trainer, out_dir: Path, result: dict[str, Any], command: str | None
+) -> None:
+    """Write the adapter, ``stance.json`` and ``MODEL_CARD.md`` to ``out_dir`` atomically."""
+    recipe = trainer.recipe
     meta = {
         "format": ADAPTER_FORMAT,
         "version": ADAPTER_VERSION,
         "base_model": recipe.base_model,
         "labels": list(LABELS),
-        "temperature": temperature,
-        "max_length": max_length,
+        "temperature": result["temperature"],
+        "max_length": recipe.max_length,
+        "passage_max_length": recipe.passage_max_length,
         "input_order": INPUT_ORDER,
-        "full_finetune": full_finetune,
+        "full_finetune": recipe.full_finetune,
         "recipe": asdict(recipe),
     }
 
     def fill(tmp: Path) -> None:
-        if full_finetune:
+        model = trainer.model
+        if recipe.full_finetune:
             model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
+            trainer.tokenizer.save_pretrained(tmp)
         else:
-            # The embeddings are frozen, so peft need not look the base up (on the hub,
-            # for a hub id) to decide whether to save them.
+            # The embeddings are frozen, so peft need not look the base up to decide
+            # whether to save them.
             model.save_pretrained(tmp, save_embedding_layers=False)
             # Record the configured name, not this machine's resolved path, so the
             # adapter loads wherever the base resolves.
@@ -662,17 +553,251 @@ def train_stance(
             config_path.write_text(json.dumps(adapter_config, indent=2) + "\n", encoding="utf-8")
             # peft drops a boilerplate hub README beside the weights; MODEL_CARD.md is ours.
             (tmp / "README.md").unlink(missing_ok=True)
+            _halve(tmp / "adapter_model.safetensors")
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         result["artifact_bytes"] = sum(f.stat().st_size for f in tmp.iterdir())
-        card = _model_card(recipe, result, describe(train_pairs), describe(val_pairs), command)
-        (tmp / CARD_FILE).write_text(card, encoding="utf-8")
+        (tmp / CARD_FILE).write_text(stance_card(asdict(recipe), result, command), encoding="utf-8")
 
     _write_atomically(out_dir, fill)
+
+
+def _halve(path: Path) -> None:
+    """Store the adapter in float16: half the bytes, and loading casts it back.
+
+    LoRA deltas and the head are small numbers well inside float16's range; the
+    rounding (about 1e-3 relative) is below what bf16 training itself introduced.
+    """
+    from safetensors.torch import load_file, save_file
+
+    tensors = load_file(str(path))
+    save_file(
+        {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()},
+        str(path),
+        metadata={"format": "pt"},
+    )
+
+
+def make_recipe(
+    *,
+    base_model: str | None = None,
+    stages: Sequence[str] = ("intermediate", "in-domain"),
+    epochs: Sequence[float] = (1.0, 3.0),
+    lr: float | None = None,
+    lora_r: int = 16,
+    lora_alpha: int | None = None,
+    lora_dropout: float = 0.1,
+    batch_size: int = 32,
+    max_length: int = 160,
+    passage_max_length: int = 384,
+    seed: int = 13,
+    full_finetune: bool = False,
+    warmup_ratio: float = 0.06,
+    weight_decay: float = 0.01,
+    sources: Sequence[str] | None = None,
+    max_pairs: int | None = None,
+    direction_flips: bool = False,
+) -> Recipe:
+    """Build and check a recipe; ``epochs`` gives one value per stage (or one for all).
+
+    Raises:
+        ConfigError: Bad values.
+    """
+    if lr is None:
+        lr = DEFAULT_FULL_LR if full_finetune else DEFAULT_LORA_LR
+    if len(epochs) == 1:
+        epochs = tuple(epochs) * len(stages)
+    if len(epochs) != len(stages):
+        raise ConfigError(f"give one --epochs value, or one per stage ({len(stages)})")
+    bad = [s for s in sources or () if s not in SOURCES]
+    if bad:
+        raise ConfigError(f"unknown training set {bad[0]!r}; choose from {', '.join(SOURCES)}")
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown or not stages:
+        raise ConfigError(
+            f"unknown stage {unknown[0] if unknown else ''!r}; choose from {', '.join(STAGES)}"
+        )
+    if any(e <= 0 for e in epochs) or batch_size < 1 or lr <= 0 or not 0 <= warmup_ratio < 1:
+        raise ConfigError(
+            "epochs and lr must be positive, batch size at least 1, warmup ratio in [0, 1)"
+        )
+    return Recipe(
+        base_model=base_model or EMBEDDED_BASE_NAME,
+        stages=tuple(StageRecipe(s, float(e), lr) for s, e in zip(stages, epochs, strict=True)),
+        lora_r=lora_r,
+        lora_alpha=lora_alpha if lora_alpha is not None else 2 * lora_r,
+        lora_dropout=lora_dropout,
+        batch_size=batch_size,
+        max_length=max_length,
+        passage_max_length=passage_max_length,
+        seed=seed,
+        full_finetune=full_finetune,
+        warmup_ratio=warmup_ratio,
+        weight_decay=weight_decay,
+        sources=tuple(sources) if sources is not None else None,
+        max_pairs=max_pairs,
+        direction_flips=direction_flips,
+    )
+
+
+def train_stance(
+    pack: StancePack,
+    out_dir: Path,
+    recipe: Recipe,
+    *,
+    device: str = "cpu",
+    base_path: str | None = None,
+    checkpoint_dir: Path | None = None,
+    init_from: Path | None = None,
+    resume: bool = True,
+    checkpoint_every: int = 200,
+    max_minutes: float | None = None,
+    threads: int = 2,
+    command: str | None = None,
+    evaluate: Callable[[Trainer], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Train every stage of ``recipe`` on ``pack`` and write the adapter to ``out_dir``.
+
+    Args:
+        pack: The pairs (:func:`pipeline.train.pack.read_pack` or ``build_pack``).
+        out_dir: Where the adapter directory goes; replaced in one rename at the end.
+        recipe: From :func:`make_recipe`.
+        device: ``cpu`` or ``cuda`` (bf16 autocast).
+        base_path: Where to load the base weights from, when not where
+            ``recipe.base_model`` resolves (a copy on another machine); the adapter
+            still records ``recipe.base_model``.
+        checkpoint_dir: Where stage checkpoints go; None means ``<out_dir>-ckpt``.
+        init_from: A ``<stage>-done.pt`` from another run to start from (variants that
+            share an intermediate stage).
+        resume: Continue from checkpoints of the same recipe.
+        checkpoint_every: Steps between checkpoints (one is also written per epoch).
+        max_minutes: Time limit per stage; the learning-rate decay is fitted to it.
+        threads: torch CPU threads.
+        command: Recorded in the model card.
+        evaluate: Called with the trained model before writing; what it returns is
+            added to the result (and the card, under ``heldout`` and ``direction``).
+
+    Raises:
+        ConfigError: Bad arguments, no pairs, or a checkpoint from another recipe.
+        ModelLoadError: The base model cannot be loaded.
+    """
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was given but torch sees no GPU; use --device cpu")
+    torch.set_num_threads(threads)
+    random.seed(recipe.seed)
+    torch.manual_seed(recipe.seed)
+    checkpoint_dir = checkpoint_dir or out_dir.with_name(out_dir.name + "-ckpt")
+    tokenizer, model = build_model(recipe, base_path or resolve_model(recipe.base_model))
+    model.to(device)
+    if init_from is not None:
+        _load_trainable(model, torch.load(init_from, weights_only=False)["trainable"])
+        log.info("started from %s", init_from)
+    val_pairs = [p for p in pack.splits.get("validation", []) if p.label != NOT_SUPPORTS]
+    if recipe.sources is not None:
+        val_pairs = [p for p in val_pairs if p.source.split("-")[0] in recipe.sources]
+    if not val_pairs:
+        raise ConfigError("the pack has no validation pairs for these sources")
+    trainer = Trainer(
+        recipe,
+        tokenizer,
+        model,
+        device,
+        checkpoint_dir,
+        val_pairs,
+        encode(tokenizer, val_pairs, recipe.max_length, recipe.passage_max_length),
+    )
+    started = time.monotonic()
+    stages = [
+        run_stage(
+            trainer,
+            stage,
+            stage_pairs(pack, stage, recipe),
+            resume=resume,
+            checkpoint_every=checkpoint_every,
+            max_minutes=max_minutes,
+        )
+        for stage in recipe.stages
+    ]
+    _, val_logits = trainer.validate()
+    val_y = [LABELS.index(p.label) for p in val_pairs]
+    temperature = fit_temperature(val_logits, val_y)
+    gold = [Stance(p.label) for p in val_pairs]
+    result: dict[str, Any] = {
+        "stages": stages,
+        "device": device if not device.startswith("cuda") else torch.cuda.get_device_name(),
+        "train_seconds": sum(s["seconds"] for s in stages) or time.monotonic() - started,
+        "temperature": temperature,
+        "val_metrics": stance_metrics(gold, [softmax(r, temperature) for r in val_logits]),
+        "val_ece_uncalibrated": stance_metrics(gold, [softmax(r) for r in val_logits])["ece"],
+        "val_pairs": len(val_pairs),
+    }
+    if evaluate is not None:
+        result.update(evaluate(trainer))
+    write_adapter(trainer, out_dir, result, command)
     log.info(
         "wrote %s (%.2f MB): val macro-F1 %.3f, T=%.3f",
         out_dir,
         result["artifact_bytes"] / 1e6,
-        metrics["macro_f1"],
+        result["val_metrics"]["macro_f1"],
         temperature,
     )
     return result
+
+
+class TrainerStance:
+    """A model in training seen as a :class:`~pipeline.nlp.protocols.StanceModel`.
+
+    Lets the evaluation used on shipped models (held-out pairs, the direction check)
+    run on the training device before anything is written.
+    """
+
+    support_calibration = None
+
+    def __init__(self, trainer: Trainer, temperature: float = 1.0) -> None:
+        self.trainer = trainer
+        self.temperature = temperature
+        self.name = "in training"
+
+    def predict(
+        self, pairs: Sequence[tuple[str, str]], batch_size: int = 64
+    ) -> list[tuple[float, float, float]]:
+        t = self.trainer
+        items = [TrainPair(claim, evidence, "neutral", "eval") for claim, evidence in pairs]
+        encoded = encode(t.tokenizer, items, t.recipe.max_length, t.recipe.passage_max_length)
+        logits = predict_logits(t.model, encoded, t.pad_id, t.device, batch_size)
+        return [softmax(row, self.temperature) for row in logits]
+
+
+def heldout_evaluation(
+    named_sets: dict[str, Sequence[Any]], direction_pairs: Sequence[Any]
+) -> Callable[[Trainer], dict[str, Any]]:
+    """Return an ``evaluate`` callback for :func:`train_stance`.
+
+    Args:
+        named_sets: Held-out labelled :class:`~pipeline.train.data.StancePair` lists
+            by name, e.g. HealthVer's dev CSV.
+        direction_pairs: Validation pairs for :func:`pipeline.evaluate.direction_check`.
+    """
+    from pipeline.evaluate import direction_check, evaluate_stance
+
+    def run(trainer: Trainer) -> dict[str, Any]:
+        _, logits = trainer.validate()
+        temperature = fit_temperature(logits, [LABELS.index(p.label) for p in trainer.val_pairs])
+        model = TrainerStance(trainer, temperature)
+        out: dict[str, Any] = {
+            "heldout": {name: evaluate_stance(model, pairs) for name, pairs in named_sets.items()}
+        }
+        if direction_pairs:
+            out["direction"] = direction_check(model, direction_pairs)
+        for name, m in out["heldout"].items():
+            log.info(
+                "%s: macro-F1 %.3f supports-vs-refutes %.3f (n=%d)",
+                name,
+                m["macro_f1"],
+                m["support_refute_macro_f1"],
+                m["n"],
+            )
+        return out
+
+    return run
