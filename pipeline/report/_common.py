@@ -11,35 +11,64 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from claims.types import CheckedClaim, EvidenceItem, Label, Report, Stance
+from claims.types import CheckedClaim, EvidenceItem, Failure, Label, Report, Stance
 from claims.verdict import RETRACTION_TYPES
 from claims.verdict import study_type as study_type  # re-exported for the renderers
 
-LABEL_ORDER: tuple[Label, ...] = (
-    Label.SUPPORTED,
-    Label.CONTESTED,
-    Label.COMMERCIAL_PROMOTIONAL,
-)
 
-LABEL_TITLES: dict[Label, str] = {
-    Label.SUPPORTED: "Supported",
-    Label.CONTESTED: "Contested",
-    Label.COMMERCIAL_PROMOTIONAL: "Commercial-promotional",
-}
+@dataclass(frozen=True, slots=True)
+class LabelLook:
+    """How one label is drawn in every report format."""
 
-# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/):
-# blue, vermillion and reddish purple stay distinct under all common deficiencies.
-LABEL_COLOURS: dict[Label, str] = {
-    Label.SUPPORTED: "#0072B2",
-    Label.CONTESTED: "#D55E00",
-    Label.COMMERCIAL_PROMOTIONAL: "#CC79A7",
-}
+    title: str
+    """Shown to readers: "Supported"."""
+    letter: str
+    """Marker letter: ``[S1]``. Markers carry the label without colour."""
+    colour: str
+    """HTML: the label's colour (Okabe & Ito's colour-blind-safe palette)."""
+    ink: str
+    """HTML: the colour darkened for text on white (at least 4.5:1)."""
+    wash: str
+    """HTML: a pale tint for highlighted text."""
+    rule: str
+    """HTML: underline style of highlighted claims, a cue that is not colour."""
+    terminal: str
+    """Terminal (256 colours or more): a shade at 4.6:1 against both black and white,
+    so it reads on dark and light themes alike."""
+    ansi: str
+    """Terminal (16 colours): a named colour; the user's theme decides its shade."""
 
-MARKER_LETTERS: dict[Label, str] = {
-    Label.SUPPORTED: "S",
-    Label.CONTESTED: "C",
-    Label.COMMERCIAL_PROMOTIONAL: "P",
-}
+
+# https://jfly.uni-koeln.de/color/ (Okabe & Ito). The terminal shades keep those hues
+# at relative luminance 0.18; #CC79A7 itself became plain white in 16-colour terminals
+# and pale on light themes (#20). The order is the order of attention: what an editor
+# must look at first comes first in counts and summaries.
+LABEL_LOOKS: dict[Label, LabelLook] = {
+    Label.COMMERCIAL_PROMOTIONAL: LabelLook(
+        "Commercial-promotional", "P", "#CC79A7", "#8c4371", "#f8e6f0", "dotted", "#D81F9A",
+        "magenta",
+    ),
+    Label.CONTESTED: LabelLook(
+        "Contested", "C", "#D55E00", "#a34700", "#fce9dc", "dashed", "#BA5B1B", "red"
+    ),
+    # TODO(#14): Label.UNVERIFIED goes here, one entry like the others.
+    Label.SUPPORTED: LabelLook(
+        "Supported", "S", "#0072B2", "#00578a", "#e3f0f9", "solid", "#1E77CF", "blue"
+    ),
+}  # fmt: skip
+
+_missing = [label for label in Label if label not in LABEL_LOOKS]
+if _missing:
+    # Every renderer iterates this table; a label without an entry would vanish from
+    # counts and crash lookups, so fail on import, where the cause is plain.
+    raise TypeError(f"pipeline/report/_common.py: LABEL_LOOKS has no entry for {_missing}")
+
+LABEL_ORDER: tuple[Label, ...] = tuple(LABEL_LOOKS)
+"""Every label, in order of attention (promotional first, supported last)."""
+
+LABEL_TITLES: dict[Label, str] = {label: look.title for label, look in LABEL_LOOKS.items()}
+LABEL_COLOURS: dict[Label, str] = {label: look.colour for label, look in LABEL_LOOKS.items()}
+MARKER_LETTERS: dict[Label, str] = {label: look.letter for label, look in LABEL_LOOKS.items()}
 
 STANCE_SYMBOLS: dict[Stance, str] = {
     Stance.SUPPORTS: "✓",
@@ -78,6 +107,17 @@ def clean_text(text: str) -> str:
 def one_line(text: str) -> str:
     """Clean ``text`` and collapse all whitespace runs to single spaces."""
     return " ".join(clean_text(text).split())
+
+
+def failure_text(failure: Failure) -> str:
+    """Say what failed in one phrase: ``subject: message``, naming the subject once.
+
+    Ingest messages already name their source (``notes/a.txt is empty``); repeating
+    the subject in front of them gave ``notes/a.txt: notes/a.txt: ...`` (#20).
+    """
+    if failure.subject and failure.subject not in failure.message:
+        return f"{failure.subject}: {failure.message}"
+    return failure.message
 
 
 def http_url(url: str | None) -> str | None:

@@ -128,7 +128,7 @@ def _document(doc_report: DocumentReport) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
+def render_markdown(report: Report, *, details: bool = False) -> str:
     """Render a report as CommonMark (GitHub-flavoured Markdown renders it too).
 
     Args:
