@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from claims.types import CheckedClaim, EvidenceItem, Failure, Label, Report, Stance
 from claims.verdict import RETRACTION_TYPES
@@ -70,6 +71,9 @@ LABEL_TITLES: dict[Label, str] = {label: look.title for label, look in LABEL_LOO
 LABEL_COLOURS: dict[Label, str] = {label: look.colour for label, look in LABEL_LOOKS.items()}
 MARKER_LETTERS: dict[Label, str] = {label: look.letter for label, look in LABEL_LOOKS.items()}
 
+GENERIC_TYPE = "Journal Article"
+"""The publication type nearly every paper has; summaries leave it out."""
+
 STANCE_SYMBOLS: dict[Stance, str] = {
     Stance.SUPPORTS: "✓",
     Stance.REFUTES: "✗",
@@ -118,6 +122,35 @@ def failure_text(failure: Failure) -> str:
     if failure.subject and failure.subject not in failure.message:
         return f"{failure.subject}: {failure.message}"
     return failure.message
+
+
+def shared_name(locator: str) -> str:
+    """Name a source in a report meant to be shared: URLs whole, local files by file name.
+
+    HTML and Markdown reports travel (attached to tickets, pasted into a CMS); a path
+    such as ``/home/alice/drafts/a.txt`` says more about the machine than the source.
+    """
+    if http_url(locator) or locator in {"-", "<stdin>"} or locator.startswith("claim:"):
+        return locator
+    return PurePath(locator).name or locator
+
+
+def model_names(model: str) -> str:
+    """Shorten a verdict's model description for shared reports: no local paths.
+
+    ``stance=/opt/claimscan/pipeline/models/stance, encoder=all-MiniLM-L6-v2`` becomes
+    ``stance=stance, encoder=all-MiniLM-L6-v2``: a directory by its name, a hub id
+    (``org/model``, never starting with ``/``, ``.`` or ``~``) as it is.
+    """
+    parts = []
+    for part in model.split(", "):
+        key, sep, value = part.partition("=")
+        if not sep:
+            key, value = "", key
+        if value.startswith(("/", ".", "~")) or "\\" in value:
+            value = PurePath(value.replace("\\", "/").rstrip("/")).name or value
+        parts.append(f"{key}={value}" if sep else value)
+    return ", ".join(parts)
 
 
 def http_url(url: str | None) -> str | None:

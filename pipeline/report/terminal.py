@@ -32,6 +32,7 @@ from claims.types import (
     Stance,
 )
 from pipeline.report._common import (
+    GENERIC_TYPE,
     LABEL_LOOKS,
     LABEL_ORDER,
     LABEL_TITLES,
@@ -231,10 +232,6 @@ def _claim(
     if not ranked:
         parts.append(Text(f"  No evidence ({verdict.evidence_status.value}).", "dim"))
     return Group(*parts, Text())
-
-
-GENERIC_TYPE = "Journal Article"
-"""Publication type too common to be worth a summary line's width."""
 
 
 def _top_evidence(checked: CheckedClaim, styles: _Styles) -> Text:
