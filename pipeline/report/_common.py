@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from claims.types import CheckedClaim, EvidenceItem, Failure, Label, Report, Stance
+from claims.types import CheckedClaim, Claim, EvidenceItem, Failure, Label, Report, Stance
 from claims.verdict import RETRACTION_TYPES
 from claims.verdict import study_type as study_type  # re-exported for the renderers
 
@@ -23,6 +23,8 @@ class LabelLook:
 
     title: str
     """Shown to readers: "Supported"."""
+    meaning: str
+    """What the label tells a reader, in a few words (legends)."""
     letter: str
     """Marker letter: ``[S1]``. Markers carry the label without colour."""
     colour: str
@@ -32,7 +34,8 @@ class LabelLook:
     wash: str
     """HTML: a pale tint for highlighted text."""
     rule: str
-    """HTML: underline style of highlighted claims, a cue that is not colour."""
+    """HTML: width and style of the underline of highlighted claims (a CSS border),
+    a cue that is not colour."""
     terminal: str
     """Terminal (256 colours or more): a shade at 4.6:1 against both black and white,
     so it reads on dark and light themes alike."""
@@ -46,15 +49,23 @@ class LabelLook:
 # must look at first comes first in counts and summaries.
 LABEL_LOOKS: dict[Label, LabelLook] = {
     Label.COMMERCIAL_PROMOTIONAL: LabelLook(
-        "Commercial-promotional", "P", "#CC79A7", "#8c4371", "#f8e6f0", "dotted", "#D81F9A",
-        "magenta",
+        title="Commercial-promotional",
+        meaning="the sentence sells a product, clinic or treatment",
+        letter="P", colour="#CC79A7", ink="#8c4371", wash="#f8e6f0", rule="3px dotted",
+        terminal="#D81F9A", ansi="magenta",
     ),
     Label.CONTESTED: LabelLook(
-        "Contested", "C", "#D55E00", "#a34700", "#fce9dc", "dashed", "#BA5B1B", "red"
+        title="Contested",
+        meaning="the PubMed evidence found contradicts it or does not back it",
+        letter="C", colour="#D55E00", ink="#a34700", wash="#fce9dc", rule="2px dashed",
+        terminal="#BA5B1B", ansi="red",
     ),
     # TODO(#14): Label.UNVERIFIED goes here, one entry like the others.
     Label.SUPPORTED: LabelLook(
-        "Supported", "S", "#0072B2", "#00578a", "#e3f0f9", "solid", "#1E77CF", "blue"
+        title="Supported",
+        meaning="PubMed evidence backs it",
+        letter="S", colour="#0072B2", ink="#00578a", wash="#e3f0f9", rule="2px solid",
+        terminal="#1E77CF", ansi="blue",
     ),
 }  # fmt: skip
 
@@ -151,6 +162,44 @@ def model_names(model: str) -> str:
             value = PurePath(value.replace("\\", "/").rstrip("/")).name or value
         parts.append(f"{key}={value}" if sep else value)
     return ", ".join(parts)
+
+
+_SENTENCE_END = frozenset('.!?:;"”’)')
+
+
+def context_line(text: str, claim: Claim) -> str:
+    """Show a claim's context (its section heading and the sentence before it) readably.
+
+    ``Claim.context`` joins the two with a space, which reads as a stutter when the
+    sentence starts with the heading's words ("Spine Spine surgery should...", #20).
+    The boundary is where the context's tail is the sentence just before the claim in
+    the text (starting a line or following a sentence's end); the heading is shown as
+    "Heading › sentence", or left out when the sentence begins with its words.
+
+    Args:
+        text: The document text the claim's offsets refer to.
+        claim: The claim.
+
+    Returns:
+        The context on one line, or "" when the claim has none.
+    """
+    context = claim.context
+    before = text[: max(0, claim.start)].rstrip()
+    for i, char in enumerate(context):
+        if char != " ":
+            continue
+        heading, previous = context[:i], context[i + 1 :]
+        if not previous or not before.endswith(previous):
+            continue
+        gap = before[: len(before) - len(previous)]
+        joined = gap.rstrip()
+        if joined and "\n" not in gap[len(joined) :] and joined[-1] not in _SENTENCE_END:
+            continue  # mid-line: not where a sentence starts
+        words = heading.casefold().split()
+        if previous.casefold().split()[: len(words)] == words:
+            return one_line(previous)
+        return one_line(f"{heading} › {previous}")
+    return one_line(context)
 
 
 def http_url(url: str | None) -> str | None:
