@@ -131,7 +131,8 @@ def test_issue_20_check_refuses_a_missing_source_before_checking_the_others(
     result = _invoke(server, ["check", str(tmp_path / "nope.html"), str(good), "--format", "json"])
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert result.stderr == f"claimscan: {tmp_path / 'nope.html'} does not exist; give a file, URL or -\n"
+    missing = tmp_path / "nope.html"
+    assert result.stderr == f"claimscan: {missing} does not exist; give a file, URL or -\n"
     assert len(server.log) == before
 
 
