@@ -137,8 +137,7 @@ def test_issue_20_check_refuses_other_schemes(server: EutilsServer) -> None:
     result = _run(server, ["check", "file:///etc/passwd"])
     assert result.exit_code == 2
     assert result.stderr == (
-        "claimscan: file:///etc/passwd: only http(s) URLs, local paths and - (stdin) are "
-        "accepted\n"
+        "claimscan: file:///etc/passwd: only http(s) URLs, local paths and - (stdin) are accepted\n"
     )
 
 
