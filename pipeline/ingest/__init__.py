@@ -15,6 +15,7 @@ import httpx
 from claims.types import Document, SourceKind
 from pipeline.config import Config
 from pipeline.errors import PageError
+from pipeline.ingest.byline import find_byline
 from pipeline.ingest.feeds import parse_feed
 from pipeline.ingest.pages import extract_page, fetch
 from pipeline.ingest.text import ContentKind, decode, markdown_headings, sniff
@@ -51,14 +52,15 @@ def document_from_text(
     cleaned, headings = markdown_headings(text)
     if not cleaned:
         raise PageError(f"{locator}: the text is empty; nothing to check", subject=locator)
+    author, published = find_byline(cleaned)
     return Document(
         url=locator,
         source=locator,
         kind=SourceKind.TEXT,
         title=title or (headings[0][1] if headings else _title_from_text(cleaned, locator)),
         text=cleaned,
-        author=None,
-        published=None,
+        author=author,
+        published=published,
         fetched_at=fetched_at,
         headings=headings,
     )
