@@ -58,7 +58,7 @@ LABEL_LOOKS: dict[Label, LabelLook] = {
         title="Contested",
         meaning="the PubMed evidence found contradicts it or does not back it",
         letter="C", colour="#D55E00", ink="#a34700", wash="#fce9dc", rule="2px dashed",
-        terminal="#BA5B1B", ansi="red",
+        terminal="#BA5B1B", ansi="yellow",
     ),
     # TODO(#14): Label.UNVERIFIED goes here, one entry like the others.
     Label.SUPPORTED: LabelLook(

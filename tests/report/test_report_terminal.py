@@ -218,10 +218,11 @@ def test_render_terminal_details_shows_queries() -> None:
 @pytest.mark.parametrize(
     ("label", "sgr"),
     [
-        # 16-colour terminals: each label keeps a colour of its own (magenta, red,
-        # blue); the old promotional pink fell back to 37, the theme's plain white.
+        # 16-colour terminals: each label keeps a colour of its own (magenta, yellow,
+        # blue; red is magenta's twin in Monokai-like themes); the old promotional
+        # pink fell back to 37, the theme's plain white.
         (Label.COMMERCIAL_PROMOTIONAL, "35"),
-        (Label.CONTESTED, "31"),
+        (Label.CONTESTED, "33"),
         (Label.SUPPORTED, "34"),
     ],
 )
@@ -233,7 +234,7 @@ def test_render_terminal_labels_keep_a_colour_on_16_colour_terminals(
     checked = replace(doc.claims[0], verdict=replace(doc.claims[0].verdict, label=label))
     report = replace(report, documents=(replace(doc, claims=(checked,)),))
     out = _render(report, "standard", details=False)
-    letter = {"35": "P", "31": "C", "34": "S"}[sgr]
+    letter = {"35": "P", "33": "C", "34": "S"}[sgr]
     # The marker is drawn bold, in reverse video, in the label's colour.
     assert f"\x1b[1;7;{sgr}m[{letter}1]" in out
     assert ";37m" not in out
