@@ -123,13 +123,17 @@ def check(
     """Check every health claim in pages, feeds, files or stdin against PubMed.
 
     SOURCE is an http(s) URL (page or feed, detected from the response), a local
-    file (HTML, text, Markdown, RSS/Atom) or - for stdin. A source that fails is
+    file (HTML, text, Markdown, RSS/Atom) or - for stdin. A URL that fails is
     listed in the report's failures and the others still go through; the exit
     status is then 1.
 
+    Inputs and --output are checked before anything is loaded or fetched; a file
+    that cannot be used stops the command at once (exit status 2).
+
     \b
     Examples:
-        claimscan check https://example.org/health-article
+        claimscan check examples/vitamin-d-winter.md
+        claimscan check https://example.org/health-article --details
         claimscan check feed.xml notes.md --format html -o report.html
         curl -s https://example.org/feed | claimscan check - --format json
     """
