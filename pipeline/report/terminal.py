@@ -230,7 +230,9 @@ def _claim(
     if len(ranked) > TOP_EVIDENCE:
         parts.append(Text(f"  … {len(ranked) - TOP_EVIDENCE} more in the JSON report", "dim"))
     if not ranked:
-        parts.append(Text(f"  No evidence ({verdict.evidence_status.value}).", "dim"))
+        status = verdict.evidence_status
+        why = "" if status is EvidenceStatus.FOUND else f" (evidence {status.value})"
+        parts.append(Text(f"  No evidence sentences{why}.", "dim"))
     return Group(*parts, Text())
 
 
