@@ -122,15 +122,18 @@ def test_claim_jsonl_keeps_one_line_per_input(server: EutilsServer) -> None:
     assert result.exit_code == 1  # the empty line failed
 
 
-def test_check_reports_a_missing_source_and_exits_1(server: EutilsServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_issue_20_check_refuses_a_missing_source_before_checking_the_others(
+    server: EutilsServer, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     good = tmp_path / "note.md"
     good.write_text("Exercise therapy reduces pain in adults with chronic low back pain.\n")
+    before = len(server.log)
     result = _invoke(server, ["check", str(tmp_path / "nope.html"), str(good), "--format", "json"])
-    assert result.exit_code == 1
-    report = json.loads(result.stdout)
-    assert len(report["documents"]) == 1
-    assert report["failures"][0]["subject"] == str(tmp_path / "nope.html")
-    assert "nope.html does not exist" in result.stderr
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    missing = tmp_path / "nope.html"
+    assert result.stderr == f"claimscan: {missing} does not exist; give a file, URL or -\n"
+    assert len(server.log) == before
 
 
 @pytest.mark.parametrize(

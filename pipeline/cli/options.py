@@ -82,6 +82,50 @@ def build_config(**flags: Any) -> Config:
     return config
 
 
+class UnusableInput(click.ClickException):
+    """Inputs or the output path cannot be used: nothing was checked; exit status 2.
+
+    Shown as one ``claimscan: ...`` line per problem, without click's usage banner,
+    so each line can be read (or grepped) on its own.
+    """
+
+    exit_code = 2
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+    def show(self, file: Any = None) -> None:
+        for problem in self.problems:
+            click.echo(f"claimscan: {problem}", err=True)
+
+
+def preflight(sources: tuple[str, ...], output: str | None, max_bytes: int) -> None:
+    """Check local input files and the output path before any model loads or request goes out.
+
+    URLs and ``-`` pass here; they can only be judged by reading them.
+
+    Raises:
+        UnusableInput: Listing every problem found, one line each.
+    """
+    from pipeline.errors import ClaimscanError
+    from pipeline.ingest import check_source
+    from pipeline.report import check_output
+
+    problems: list[str] = []
+    for locator in dict.fromkeys(sources):
+        try:
+            check_source(locator, max_bytes)
+        except ClaimscanError as exc:
+            problems.append(str(exc))
+    try:
+        check_output(output)
+    except ClaimscanError as exc:
+        problems.append(str(exc))
+    if problems:
+        raise UnusableInput(problems)
+
+
 def handle_errors(fn: F) -> F:
     """Turn expected failures into one clear line on stderr and exit status 1."""
 

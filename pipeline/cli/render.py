@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipeline.cli import cli
-from pipeline.cli.options import handle_errors
+from pipeline.cli.options import handle_errors, preflight
 from pipeline.errors import ReportError
 
 RENDER_FORMATS = ("terminal", "json", "html", "markdown")
@@ -23,14 +23,12 @@ RENDER_FORMATS = ("terminal", "json", "html", "markdown")
     show_default=True,
     help="Output format.",
 )
+@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of stdout.")
 @click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, writable=True),
-    help="Write here (atomically) instead of stdout.",
+    "--details", is_flag=True, help="Full view (terminal and markdown), as with check --details."
 )
 @handle_errors
-def render(report_path: str, fmt: str, output: str | None) -> None:
+def render(report_path: str, fmt: str, output: str | None, details: bool) -> None:
     """Re-render a saved JSON report without fetching or checking anything again.
 
     REPORT.json is a file written with --format json, or - for stdin.
@@ -43,6 +41,8 @@ def render(report_path: str, fmt: str, output: str | None) -> None:
     from pipeline.report import write_report
     from pipeline.report.json import load_report
 
+    preflight((), output, 0)
+
     try:
         # click.open_file maps "-" to stdin and leaves it open afterwards.
         with click.open_file(report_path, "rb") as handle:
@@ -53,4 +53,4 @@ def render(report_path: str, fmt: str, output: str | None) -> None:
         report = load_report(data)
     except ReportError as exc:
         raise ReportError(f"{report_path}: {exc}") from exc
-    write_report(report, fmt, output)
+    write_report(report, fmt, output, details=details)

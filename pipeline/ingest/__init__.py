@@ -15,11 +15,20 @@ import httpx
 from claims.types import Document, SourceKind
 from pipeline.config import Config
 from pipeline.errors import PageError
+from pipeline.ingest.byline import find_byline
 from pipeline.ingest.feeds import parse_feed
 from pipeline.ingest.pages import extract_page, fetch
 from pipeline.ingest.text import ContentKind, decode, markdown_headings, sniff
 
-__all__ = ["DOWNLOAD_TIMEOUTS", "document_from_bytes", "document_from_text", "load_source"]
+__all__ = [
+    "DOWNLOAD_TIMEOUTS",
+    "check_bytes",
+    "check_source",
+    "document_from_bytes",
+    "document_from_text",
+    "load_source",
+    "read_file",
+]
 
 DOWNLOAD_TIMEOUTS = 3
 """A whole page or feed download may take this many ``Config.timeout`` periods."""
@@ -43,14 +52,15 @@ def document_from_text(
     cleaned, headings = markdown_headings(text)
     if not cleaned:
         raise PageError(f"{locator}: the text is empty; nothing to check", subject=locator)
+    author, published = find_byline(cleaned)
     return Document(
         url=locator,
         source=locator,
         kind=SourceKind.TEXT,
         title=title or (headings[0][1] if headings else _title_from_text(cleaned, locator)),
         text=cleaned,
-        author=None,
-        published=None,
+        author=author,
+        published=published,
         fetched_at=fetched_at,
         headings=headings,
     )
@@ -79,6 +89,70 @@ def document_from_bytes(
     if kind is ContentKind.HTML:
         return [extract_page(data, locator, fetched_at, charset)]
     return [document_from_text(decode(data, charset), locator, fetched_at)]
+
+
+def _refused_scheme(locator: str) -> bool:
+    return "://" in locator or locator.lower().startswith(("file:", "data:", "javascript:"))
+
+
+def read_file(locator: str, max_bytes: int) -> bytes:
+    """Read a local file named by the user, up to one byte past ``max_bytes``.
+
+    Args:
+        locator: The path as the user typed it; error messages repeat it once.
+        max_bytes: The size cap; one more byte is read so callers can tell it was passed.
+
+    Raises:
+        PageError: The path does not exist, is a directory or cannot be read.
+    """
+    path = Path(locator).expanduser()
+    if not path.is_file():
+        reason = "is a directory" if path.is_dir() else "does not exist"
+        raise PageError(f"{locator} {reason}; give a file, URL or -", subject=locator)
+    try:
+        with path.open("rb") as fh:
+            return fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise PageError(f"{locator} cannot be read: {exc.strerror}", subject=locator) from exc
+
+
+def check_source(locator: str, max_bytes: int) -> None:
+    """Check a user-given source as far as can be done without the network or stdin.
+
+    An http(s) URL or ``-`` passes (they can only be judged by reading them). A
+    refused scheme fails, and a local file is read once (within the size cap) and
+    looked at the way :func:`document_from_bytes` will, so a missing, unreadable,
+    empty, binary or oversized file is refused in milliseconds rather than after the
+    models have loaded.
+
+    Raises:
+        PageError: With one line naming the source once and the reason.
+    """
+    if locator == "-" or locator.lower().startswith(("http://", "https://")):
+        return
+    if _refused_scheme(locator):
+        raise PageError(
+            f"{locator}: only http(s) URLs, local paths and - (stdin) are accepted",
+            subject=locator,
+        )
+    data = read_file(locator, max_bytes)
+    if len(data) > max_bytes:
+        raise PageError(
+            f"{locator} is larger than the {max_bytes:,}-byte limit; not read", subject=locator
+        )
+    check_bytes(data, locator)
+
+
+def check_bytes(data: bytes, label: str) -> None:
+    """Refuse an empty or binary body, naming ``label`` once.
+
+    Raises:
+        PageError: The body is empty, or a PDF, image, archive or other binary data.
+    """
+    try:
+        sniff(data)
+    except PageError as exc:
+        raise PageError(f"{label}: {exc}", subject=label) from exc
 
 
 def load_source(
@@ -123,21 +197,13 @@ def load_source(
             raise PageError("stdin (-) was given but nothing can be read from it", subject="-")
         data = stdin.read(config.max_page_bytes + 1)
         label = "<stdin>"
-    elif "://" in locator or locator.lower().startswith(("file:", "data:", "javascript:")):
+    elif _refused_scheme(locator):
         raise PageError(
             f"{locator}: only http(s) URLs, local paths and - (stdin) are accepted",
             subject=locator,
         )
     else:
-        path = Path(locator).expanduser()
-        if not path.is_file():
-            reason = "is a directory" if path.is_dir() else "does not exist"
-            raise PageError(f"{locator} {reason}; give a file, URL or -", subject=locator)
-        try:
-            with path.open("rb") as fh:
-                data = fh.read(config.max_page_bytes + 1)
-        except OSError as exc:
-            raise PageError(f"{locator} cannot be read: {exc.strerror}", subject=locator) from exc
+        data = read_file(locator, config.max_page_bytes)
         label = locator
     if len(data) > config.max_page_bytes:
         raise PageError(

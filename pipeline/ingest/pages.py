@@ -18,6 +18,7 @@ from lxml import etree
 
 from claims.types import Document, SourceKind
 from pipeline.errors import PageError
+from pipeline.ingest.byline import find_byline, tidy_author
 from pipeline.ingest.text import decode, join_blocks
 
 _ACCEPT = (
@@ -180,14 +181,16 @@ def extract_page(
     text, headings = join_blocks(blocks)
     if not text:
         raise PageError(f"{url}: no article text found on the page", subject=url)
+    # Meta tags and JSON-LD (read by trafilatura) first; a byline in the text otherwise.
+    byline_author, byline_date = find_byline(text)
     return Document(
         url=url,
         source=url,
         kind=SourceKind.PAGE,
         title=root.get("title") or url,
         text=text,
-        author=root.get("author") or None,
-        published=_parse_date(root.get("date")),
+        author=tidy_author(root.get("author")) or byline_author,
+        published=_parse_date(root.get("date")) or byline_date,
         fetched_at=fetched_at,
         headings=headings,
     )

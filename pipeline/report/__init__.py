@@ -22,14 +22,18 @@ from rich.console import Console
 from claims.types import Report
 from pipeline.errors import ReportError
 
-__all__ = ["FORMATS", "RENDERERS", "Renderer", "write_report", "write_text"]
+__all__ = ["FORMATS", "RENDERERS", "Renderer", "check_output", "write_report", "write_text"]
 
 
 class Renderer(Protocol):
     """Writes one report to a text stream in one format."""
 
-    def __call__(self, report: Report, out: IO[str], *, color: bool) -> None:
-        """Render ``report`` to ``out``; ``color`` asks for ANSI styling (terminal only)."""
+    def __call__(self, report: Report, out: IO[str], *, color: bool, details: bool = False) -> None:
+        """Render ``report`` to ``out``.
+
+        ``color`` asks for ANSI styling (terminal only); ``details`` for the full view
+        instead of the summary (terminal and Markdown; the others always have it all).
+        """
         ...
 
 
@@ -37,7 +41,7 @@ TERMINAL_FILE_WIDTH = 100
 """Line width for terminal-format output written to a file or pipe."""
 
 
-def _write_terminal(report: Report, out: IO[str], *, color: bool) -> None:
+def _write_terminal(report: Report, out: IO[str], *, color: bool, details: bool = False) -> None:
     from pipeline.report.terminal import render_terminal
 
     console = Console(
@@ -49,16 +53,16 @@ def _write_terminal(report: Report, out: IO[str], *, color: bool) -> None:
         force_interactive=False,
         legacy_windows=False,
     )
-    render_terminal(report, console)
+    render_terminal(report, console, details=details)
 
 
-def _write_json(report: Report, out: IO[str], *, color: bool) -> None:
+def _write_json(report: Report, out: IO[str], *, color: bool, details: bool = False) -> None:
     from pipeline.report.json import dump_report
 
     out.write(dump_report(report))
 
 
-def _write_jsonl(report: Report, out: IO[str], *, color: bool) -> None:
+def _write_jsonl(report: Report, out: IO[str], *, color: bool, details: bool = False) -> None:
     import json
 
     from pipeline.report.json import claim_to_dict
@@ -68,16 +72,16 @@ def _write_jsonl(report: Report, out: IO[str], *, color: bool) -> None:
             out.write(json.dumps(claim_to_dict(checked), ensure_ascii=False) + "\n")
 
 
-def _write_html(report: Report, out: IO[str], *, color: bool) -> None:
+def _write_html(report: Report, out: IO[str], *, color: bool, details: bool = False) -> None:
     from pipeline.report.html import render_html
 
     out.write(render_html(report))
 
 
-def _write_markdown(report: Report, out: IO[str], *, color: bool) -> None:
+def _write_markdown(report: Report, out: IO[str], *, color: bool, details: bool = False) -> None:
     from pipeline.report.markdown import render_markdown
 
-    out.write(render_markdown(report))
+    out.write(render_markdown(report, details=details))
 
 
 RENDERERS: dict[str, Renderer] = {
@@ -98,6 +102,8 @@ def write_report(
     fmt: str,
     output: str | os.PathLike[str] | None = None,
     console: Console | None = None,
+    *,
+    details: bool = False,
 ) -> None:
     """Render ``report`` in format ``fmt`` to a file or to stdout.
 
@@ -112,6 +118,7 @@ def write_report(
         console: For ``terminal`` on stdout, the console to print to (its colour
             and width settings apply); a fresh ``Console()`` when None. Other
             formats go to ``console.file`` when given, else ``sys.stdout``.
+        details: The full view instead of the summary (terminal and Markdown).
 
     Raises:
         ReportError: ``fmt`` is unknown or the file cannot be written.
@@ -126,14 +133,14 @@ def write_report(
         if fmt == "terminal":
             from pipeline.report.terminal import render_terminal
 
-            render_terminal(report, console or Console())
+            render_terminal(report, console or Console(), details=details)
         else:
-            renderer(report, console.file if console else sys.stdout, color=False)
+            renderer(report, console.file if console else sys.stdout, color=False, details=details)
         return
     # Render fully before touching the file system, so a rendering bug cannot
     # leave a temp file behind.
     buffer = io.StringIO()
-    renderer(report, buffer, color=False)
+    renderer(report, buffer, color=False, details=details)
     _atomic_write(Path(output), buffer.getvalue())
 
 
@@ -147,6 +154,36 @@ def write_text(text: str, output: str | os.PathLike[str] | None = None) -> None:
         sys.stdout.write(text)
         return
     _atomic_write(Path(output), text)
+
+
+def check_output(output: str | os.PathLike[str] | None) -> None:
+    """Check that a report could be written to ``output``, before any work is done.
+
+    The check mirrors :func:`_atomic_write`: it needs the directory to exist and be
+    writable (the report is written to a temporary file there, then renamed), and an
+    existing ``output`` to be a file, not a directory. ``None`` and ``-`` (stdout) pass.
+
+    Raises:
+        ReportError: One line naming ``output`` once and what to change.
+    """
+    if output is None or str(output) == "-":
+        return
+    path = Path(output)
+    directory = path.parent
+    if path.is_dir():
+        raise ReportError(f"cannot write the report to {output}: it is a directory")
+    if not directory.is_dir():
+        what = "is not a directory" if directory.exists() else "does not exist"
+        raise ReportError(
+            f"cannot write the report to {output}: the directory {what}; "
+            "create it or choose another --output"
+        )
+    # The temporary file is created in the directory and renamed over the report, so
+    # the directory's permissions decide, not those of a report already there.
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ReportError(
+            f"cannot write the report to {output}: no permission to create files in its directory"
+        )
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -10,36 +10,80 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 
-from claims.types import CheckedClaim, EvidenceItem, Label, Report, Stance
+from claims.types import CheckedClaim, Claim, EvidenceItem, Failure, Label, Report, Stance
 from claims.verdict import RETRACTION_TYPES
 from claims.verdict import study_type as study_type  # re-exported for the renderers
 
-LABEL_ORDER: tuple[Label, ...] = (
-    Label.SUPPORTED,
-    Label.CONTESTED,
-    Label.COMMERCIAL_PROMOTIONAL,
-)
 
-LABEL_TITLES: dict[Label, str] = {
-    Label.SUPPORTED: "Supported",
-    Label.CONTESTED: "Contested",
-    Label.COMMERCIAL_PROMOTIONAL: "Commercial-promotional",
-}
+@dataclass(frozen=True, slots=True)
+class LabelLook:
+    """How one label is drawn in every report format."""
 
-# Okabe & Ito's colour-blind-safe palette (https://jfly.uni-koeln.de/color/):
-# blue, vermillion and reddish purple stay distinct under all common deficiencies.
-LABEL_COLOURS: dict[Label, str] = {
-    Label.SUPPORTED: "#0072B2",
-    Label.CONTESTED: "#D55E00",
-    Label.COMMERCIAL_PROMOTIONAL: "#CC79A7",
-}
+    title: str
+    """Shown to readers: "Supported"."""
+    meaning: str
+    """What the label tells a reader, in a few words (legends)."""
+    letter: str
+    """Marker letter: ``[S1]``. Markers carry the label without colour."""
+    colour: str
+    """HTML: the label's colour (Okabe & Ito's colour-blind-safe palette)."""
+    ink: str
+    """HTML: the colour darkened for text on white (at least 4.5:1)."""
+    wash: str
+    """HTML: a pale tint for highlighted text."""
+    rule: str
+    """HTML: width and style of the underline of highlighted claims (a CSS border),
+    a cue that is not colour."""
+    terminal: str
+    """Terminal (256 colours or more): a shade at 4.6:1 against both black and white,
+    so it reads on dark and light themes alike."""
+    ansi: str
+    """Terminal (16 colours): a named colour; the user's theme decides its shade."""
 
-MARKER_LETTERS: dict[Label, str] = {
-    Label.SUPPORTED: "S",
-    Label.CONTESTED: "C",
-    Label.COMMERCIAL_PROMOTIONAL: "P",
-}
+
+# https://jfly.uni-koeln.de/color/ (Okabe & Ito). The terminal shades keep those hues
+# at relative luminance 0.18; #CC79A7 itself became plain white in 16-colour terminals
+# and pale on light themes (#20). The order is the order of attention: what an editor
+# must look at first comes first in counts and summaries.
+LABEL_LOOKS: dict[Label, LabelLook] = {
+    Label.COMMERCIAL_PROMOTIONAL: LabelLook(
+        title="Commercial-promotional",
+        meaning="the sentence sells a product, clinic or treatment",
+        letter="P", colour="#CC79A7", ink="#8c4371", wash="#f8e6f0", rule="3px dotted",
+        terminal="#D81F9A", ansi="magenta",
+    ),
+    Label.CONTESTED: LabelLook(
+        title="Contested",
+        meaning="the PubMed evidence found contradicts it or does not back it",
+        letter="C", colour="#D55E00", ink="#a34700", wash="#fce9dc", rule="2px dashed",
+        terminal="#BA5B1B", ansi="yellow",
+    ),
+    # TODO(#14): Label.UNVERIFIED goes here, one entry like the others.
+    Label.SUPPORTED: LabelLook(
+        title="Supported",
+        meaning="PubMed evidence backs it",
+        letter="S", colour="#0072B2", ink="#00578a", wash="#e3f0f9", rule="2px solid",
+        terminal="#1E77CF", ansi="blue",
+    ),
+}  # fmt: skip
+
+_missing = [label for label in Label if label not in LABEL_LOOKS]
+if _missing:
+    # Every renderer iterates this table; a label without an entry would vanish from
+    # counts and crash lookups, so fail on import, where the cause is plain.
+    raise TypeError(f"pipeline/report/_common.py: LABEL_LOOKS has no entry for {_missing}")
+
+LABEL_ORDER: tuple[Label, ...] = tuple(LABEL_LOOKS)
+"""Every label, in order of attention (promotional first, supported last)."""
+
+LABEL_TITLES: dict[Label, str] = {label: look.title for label, look in LABEL_LOOKS.items()}
+LABEL_COLOURS: dict[Label, str] = {label: look.colour for label, look in LABEL_LOOKS.items()}
+MARKER_LETTERS: dict[Label, str] = {label: look.letter for label, look in LABEL_LOOKS.items()}
+
+GENERIC_TYPE = "Journal Article"
+"""The publication type nearly every paper has; summaries leave it out."""
 
 STANCE_SYMBOLS: dict[Stance, str] = {
     Stance.SUPPORTS: "✓",
@@ -78,6 +122,84 @@ def clean_text(text: str) -> str:
 def one_line(text: str) -> str:
     """Clean ``text`` and collapse all whitespace runs to single spaces."""
     return " ".join(clean_text(text).split())
+
+
+def failure_text(failure: Failure) -> str:
+    """Say what failed in one phrase: ``subject: message``, naming the subject once.
+
+    Ingest messages already name their source (``notes/a.txt is empty``); repeating
+    the subject in front of them gave ``notes/a.txt: notes/a.txt: ...`` (#20).
+    """
+    if failure.subject and failure.subject not in failure.message:
+        return f"{failure.subject}: {failure.message}"
+    return failure.message
+
+
+def shared_name(locator: str) -> str:
+    """Name a source in a report meant to be shared: URLs whole, local files by file name.
+
+    HTML and Markdown reports travel (attached to tickets, pasted into a CMS); a path
+    such as ``/home/alice/drafts/a.txt`` says more about the machine than the source.
+    """
+    if http_url(locator) or locator in {"-", "<stdin>"} or locator.startswith("claim:"):
+        return locator
+    return PurePath(locator).name or locator
+
+
+def model_names(model: str) -> str:
+    """Shorten a verdict's model description for shared reports: no local paths.
+
+    ``stance=/opt/claimscan/pipeline/models/stance, encoder=all-MiniLM-L6-v2`` becomes
+    ``stance=stance, encoder=all-MiniLM-L6-v2``: a directory by its name, a hub id
+    (``org/model``, never starting with ``/``, ``.`` or ``~``) as it is.
+    """
+    parts = []
+    for part in model.split(", "):
+        key, sep, value = part.partition("=")
+        if not sep:
+            key, value = "", key
+        if value.startswith(("/", ".", "~")) or "\\" in value:
+            value = PurePath(value.replace("\\", "/").rstrip("/")).name or value
+        parts.append(f"{key}={value}" if sep else value)
+    return ", ".join(parts)
+
+
+_SENTENCE_END = frozenset('.!?:;"”’)')
+
+
+def context_line(text: str, claim: Claim) -> str:
+    """Show a claim's context (its section heading and the sentence before it) readably.
+
+    ``Claim.context`` joins the two with a space, which reads as a stutter when the
+    sentence starts with the heading's words ("Spine Spine surgery should...", #20).
+    The boundary is where the context's tail is the sentence just before the claim in
+    the text (starting a line or following a sentence's end); the heading is shown as
+    "Heading › sentence", or left out when the sentence begins with its words.
+
+    Args:
+        text: The document text the claim's offsets refer to.
+        claim: The claim.
+
+    Returns:
+        The context on one line, or "" when the claim has none.
+    """
+    context = claim.context
+    before = text[: max(0, claim.start)].rstrip()
+    for i, char in enumerate(context):
+        if char != " ":
+            continue
+        heading, previous = context[:i], context[i + 1 :]
+        if not previous or not before.endswith(previous):
+            continue
+        gap = before[: len(before) - len(previous)]
+        joined = gap.rstrip()
+        if joined and "\n" not in gap[len(joined) :] and joined[-1] not in _SENTENCE_END:
+            continue  # mid-line: not where a sentence starts
+        words = heading.casefold().split()
+        if previous.casefold().split()[: len(words)] == words:
+            return one_line(previous)
+        return one_line(f"{heading} › {previous}")
+    return one_line(context)
 
 
 def http_url(url: str | None) -> str | None:

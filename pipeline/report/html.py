@@ -22,20 +22,25 @@ from markupsafe import Markup
 
 from claims.types import CheckedClaim, DocumentReport, EvidenceItem, Label, Report
 from pipeline.report._common import (
+    LABEL_LOOKS,
     LABEL_ORDER,
     LABEL_TITLES,
     MARKER_LETTERS,
     STANCE_SYMBOLS,
     claim_count,
     clean_text,
+    context_line,
+    failure_text,
     http_url,
     is_retracted,
     label_counts,
     marker,
+    model_names,
     one_line,
     placed_claims,
     pubmed_url,
     segments,
+    shared_name,
     study_type,
 )
 
@@ -48,6 +53,7 @@ class _Count:
     title: str
     letter: str
     count: int
+    meaning: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,9 +143,29 @@ def _csp(script: str) -> str:
     )
 
 
+@functools.cache
+def _label_css() -> str:
+    """One rule per label setting the custom properties the stylesheet draws with.
+
+    The stylesheet never names a label; a new label needs only its entry in
+    ``LABEL_LOOKS``.
+    """
+    return "\n".join(
+        f".lab--{label.value} {{ --c: {look.colour}; --c-ink: {look.ink}; "
+        f"--c-bg: {look.wash}; --c-rule: {look.rule}; }}"
+        for label, look in LABEL_LOOKS.items()
+    )
+
+
 def _counts(counts: dict[Label, int]) -> tuple[_Count, ...]:
     return tuple(
-        _Count(label.value, LABEL_TITLES[label], MARKER_LETTERS[label], counts[label])
+        _Count(
+            label.value,
+            LABEL_TITLES[label],
+            MARKER_LETTERS[label],
+            counts[label],
+            LABEL_LOOKS[label].meaning,
+        )
         for label in LABEL_ORDER
     )
 
@@ -160,7 +186,9 @@ def _evidence_view(item: EvidenceItem) -> _EvidenceView:
     )
 
 
-def _claim_view(checked: CheckedClaim, doc_number: int, number: int, placed: bool) -> _ClaimView:
+def _claim_view(
+    checked: CheckedClaim, text: str, doc_number: int, number: int, placed: bool
+) -> _ClaimView:
     claim, verdict = checked.claim, checked.verdict
     return _ClaimView(
         anchor=f"d{doc_number}-c{number}",
@@ -169,7 +197,7 @@ def _claim_view(checked: CheckedClaim, doc_number: int, number: int, placed: boo
         label_title=LABEL_TITLES[verdict.label],
         confidence=f"{verdict.confidence:.0%}",
         text=one_line(claim.text),
-        context=one_line(claim.context),
+        context=context_line(text, claim),
         rationale=clean_text(verdict.rationale),
         query=one_line(verdict.query),
         queries_tried=tuple(one_line(q) for q in verdict.queries_tried if q != verdict.query),
@@ -177,7 +205,7 @@ def _claim_view(checked: CheckedClaim, doc_number: int, number: int, placed: boo
         evidence=tuple(
             _evidence_view(e) for e in sorted(verdict.evidence, key=lambda e: e.score, reverse=True)
         ),
-        model=one_line(verdict.model),
+        model=one_line(model_names(verdict.model)),
         placed=placed,
     )
 
@@ -186,7 +214,7 @@ def _document_view(doc_report: DocumentReport, number: int) -> _DocumentView:
     doc = doc_report.document
     placed = placed_claims(doc.text, doc_report.claims)
     claims = tuple(
-        _claim_view(checked, number, i + 1, i in placed)
+        _claim_view(checked, doc.text, number, i + 1, i in placed)
         for i, checked in enumerate(doc_report.claims)
     )
     pieces = tuple(
@@ -196,9 +224,9 @@ def _document_view(doc_report: DocumentReport, number: int) -> _DocumentView:
     return _DocumentView(
         anchor=f"doc-{number}",
         title=one_line(doc.title) or "(untitled)",
-        url=one_line(doc.url),
+        url=one_line(shared_name(doc.url)),
         url_href=http_url(doc.url),
-        source=one_line(doc.source),
+        source=one_line(shared_name(doc.source)),
         source_href=http_url(doc.source),
         kind=doc.kind.value,
         author=one_line(doc.author or ""),
@@ -232,7 +260,7 @@ def render_html(report: Report) -> str:
     return template.render(
         csp=_csp(script),
         # Markup: our own static assets, not source text; escaping would break them.
-        style=Markup(_asset("report.css")),
+        style=Markup(_asset("report.css") + _label_css()),
         script=Markup(script),
         page_title=page_title,
         generated_at=report.generated_at.isoformat(timespec="seconds"),
@@ -242,9 +270,8 @@ def render_html(report: Report) -> str:
         failures=[
             {
                 "stage": one_line(f.stage),
-                "subject": one_line(f.subject),
                 "error_type": one_line(f.error_type),
-                "message": one_line(f.message),
+                "message": one_line(failure_text(f)),
             }
             for f in report.failures
         ],

@@ -162,3 +162,62 @@ def test_render_html_toc_only_for_many_documents(
 ) -> None:
     html = render_html(replace(report, documents=report.documents[:documents]))
     assert ('<nav class="toc"' in html) is has_toc
+
+
+def test_issue_20_how_we_searched_is_collapsed(report: Report) -> None:
+    from lxml import html as lxml_html
+
+    root = lxml_html.document_fromstring(render_html(report))
+    cards = root.xpath('//article[contains(@class, "card")]')
+    assert cards
+    for card in cards:
+        (details,) = card.xpath('.//details[contains(@class, "card__search")]')
+        assert details.get("open") is None
+        assert details.xpath("./summary")[0].text_content() == "How we searched"
+        # Queries appear only inside the collapsed block.
+        for code in card.xpath(".//code"):
+            assert details in code.iterancestors()
+
+
+def test_issue_20_no_local_paths(report: Report) -> None:
+    doc = report.documents[0]
+    local = replace(doc.document, url="/home/alice/drafts/article.md", source="")
+    claims = tuple(
+        replace(c, verdict=replace(c.verdict, model="stance=/home/alice/claimscan/models/stance"))
+        for c in doc.claims
+    )
+    html = render_html(replace(report, documents=(replace(doc, document=local, claims=claims),)))
+    assert "/home/alice" not in html
+    assert "article.md" in html and "stance=stance" in html
+
+
+def test_issue_20_context_without_repeated_words(report: Report) -> None:
+    doc = report.documents[0]
+    text = "Spine\n\nSpine surgery should be a last resort. Epidurals are problematic."
+    claim = doc.claims[0]
+    start = text.index("Epidurals")
+    moved = replace(
+        claim,
+        claim=replace(
+            claim.claim,
+            start=start,
+            end=len(text),
+            text=text[start:],
+            context="Spine Spine surgery should be a last resort.",
+        ),
+    )
+    page = replace(doc, document=replace(doc.document, text=text), claims=(moved,))
+    html = render_html(replace(report, documents=(page,)))
+    assert "<dd>Spine surgery should be a last resort.</dd>" in html
+    assert "Spine Spine" not in html
+
+
+def test_issue_20_every_label_is_styled_from_the_table(report: Report) -> None:
+    from claims.types import Label
+    from pipeline.report._common import LABEL_LOOKS
+
+    html = render_html(report)
+    for label in Label:
+        look = LABEL_LOOKS[label]
+        assert f".lab--{label.value} {{ --c: {look.colour};" in html
+        assert f'<span class="legend lab lab--{label.value}">' in html

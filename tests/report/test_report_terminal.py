@@ -25,9 +25,9 @@ from claims.types import (
 from pipeline.report.terminal import render_terminal
 
 
-def _render(report: Report, color_system: str | None = None) -> str:
+def _render(report: Report, color_system: str | None = None, *, details: bool = True) -> str:
     console = Console(file=io.StringIO(), width=100, color_system=color_system)  # type: ignore[arg-type]
-    render_terminal(report, console)
+    render_terminal(report, console, details=details)
     assert isinstance(console.file, io.StringIO)
     return console.file.getvalue()
 
@@ -78,7 +78,7 @@ EXPECTED_SMALL = """\
 │ Source    https://example.org/coffee                                                             │
 │ Author    unknown                                                                                │
 │ Published unknown                                                                                │
-│ Claims    Supported: 1  Contested: 0  Commercial-promotional: 0                                  │
+│ Claims    Commercial-promotional: 0  Contested: 0  Supported: 1                                  │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 Intro. [S1] Coffee lowers mortality. Outro.
 
@@ -94,9 +94,9 @@ Query: coffee[tiab] AND mortality[tiab]  (evidence found)
 ╭─ Summary ─────────────────────────────────────────╮
 │ Documents               1                         │
 │ Claims                  1                         │
-│ Supported               1                         │
-│ Contested               0                         │
 │ Commercial-promotional  0                         │
+│ Contested               0                         │
+│ Supported               1                         │
 │ Failures                0                         │
 │ Generated               2025-01-01T12:00:00+00:00 │
 ╰───────────────────────────────────────────────────╯
@@ -168,3 +168,79 @@ def test_render_terminal_unplaced_claim_still_listed() -> None:
     moved = replace(doc.claims[0], claim=replace(doc.claims[0].claim, start=500, end=510))
     out = _render(replace(report, documents=(replace(doc, claims=(moved,)),)))
     assert "(not located in the text)" in out
+
+
+EXPECTED_SUMMARY = """\
+╭─ Coffee ─────────────────────────────────────────────────────────────────────────────────────────╮
+│ Source    https://example.org/coffee                                                             │
+│ Author    unknown                                                                                │
+│ Published unknown                                                                                │
+│ Claims    Commercial-promotional: 0  Contested: 0  Supported: 1                                  │
+╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
+[S1] 75% Coffee lowers mortality.                                ✓ PMID 123 2020 Observational Study
+
+Best evidence: ✓ supports, ✗ refutes, – neutral. --details: text, reasons, queries, evidence
+sentences.
+"""
+
+
+def test_render_terminal_summary_is_the_default_view() -> None:
+    report = _small_report("Intro. Coffee lowers mortality. Outro.", "Coffee lowers mortality.")
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    render_terminal(report, console)
+    assert isinstance(console.file, io.StringIO)
+    lines = [line.rstrip() for line in console.file.getvalue().splitlines()]
+    assert lines == EXPECTED_SUMMARY.splitlines()
+
+
+def test_render_terminal_summary_one_line_per_claim_flagged_first(report: Report) -> None:
+    out = _render(report, details=False)
+    # Each document's part of the report starts with its header panel.
+    parts = [p for p in out.split("╭─")[1:] if not p.startswith(" Summary")]
+    assert len(parts) == len(report.documents)
+    for part, doc in zip(parts, report.documents, strict=True):
+        marked = [line for line in part.splitlines() if line.startswith("[")]
+        # One line per claim, no continuation lines, in order of attention.
+        assert len(marked) == len(doc.claims)
+        letters = [line[1] for line in marked]
+        assert letters == sorted(letters, key="PCS".index)
+    # Queries and rationales belong to the full view.
+    assert "[tiab]" not in out and "Query" not in out and "Why:" not in out
+    assert "PMID 28202713" in out
+
+
+def test_render_terminal_details_shows_queries() -> None:
+    report = _small_report("Intro. Coffee lowers mortality. Outro.", "Coffee lowers mortality.")
+    assert "coffee[tiab] AND mortality[tiab]" in _render(report, details=True)
+    assert "coffee[tiab]" not in _render(report, details=False)
+
+
+@pytest.mark.parametrize(
+    ("label", "sgr"),
+    [
+        # 16-colour terminals: each label keeps a colour of its own (magenta, yellow,
+        # blue; red is magenta's twin in Monokai-like themes); the old promotional
+        # pink fell back to 37, the theme's plain white.
+        (Label.COMMERCIAL_PROMOTIONAL, "35"),
+        (Label.CONTESTED, "33"),
+        (Label.SUPPORTED, "34"),
+    ],
+)
+def test_render_terminal_labels_keep_a_colour_on_16_colour_terminals(
+    label: Label, sgr: str
+) -> None:
+    report = _small_report("Intro. Coffee lowers mortality. Outro.", "Coffee lowers mortality.")
+    doc = report.documents[0]
+    checked = replace(doc.claims[0], verdict=replace(doc.claims[0].verdict, label=label))
+    report = replace(report, documents=(replace(doc, claims=(checked,)),))
+    out = _render(report, "standard", details=False)
+    letter = {"35": "P", "33": "C", "34": "S"}[sgr]
+    # The marker is drawn bold, in reverse video, in the label's colour.
+    assert f"\x1b[1;7;{sgr}m[{letter}1]" in out
+    assert ";37m" not in out
+
+
+def test_render_terminal_rationale_is_not_bold() -> None:
+    report = _small_report("Intro. Coffee lowers mortality. Outro.", "Coffee lowers mortality.")
+    out = _render(report, "truecolor", details=True)
+    assert "\x1b[1mWhy: \x1b[0mTwo cohorts agree." in out

@@ -114,6 +114,9 @@ def test_render_cli_stdout_and_stdin(saved: Path, report: Report) -> None:
     assert result.output == render_html(report)
     result = runner.invoke(cli, ["render", str(saved)])
     assert result.exit_code == 0, result.output
+    assert "PMID 28202713" in result.output
+    result = runner.invoke(cli, ["render", str(saved), "--details"])
+    assert result.exit_code == 0, result.output
     assert "https://pubmed.ncbi.nlm.nih.gov/28202713/" in result.output
 
 

@@ -32,6 +32,9 @@
       if (!button || !doc) { return; }
       var show = button.getAttribute("data-show");
       doc.setAttribute("data-filter", show);
+      doc.querySelectorAll(".card, .claim").forEach(function (el) {
+        el.classList.toggle("is-filtered-out", show !== "all" && el.getAttribute("data-label") !== show);
+      });
       group.querySelectorAll("button").forEach(function (b) {
         b.setAttribute("aria-pressed", String(b === button));
       });
