@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             env={},
         )
         models = models_for(config)
-        cache = ResponseCache(config.cache_path)  # type: ignore[arg-type]
+        cache = ResponseCache(config.cache_path, server=config.eutils_url)  # type: ignore[arg-type]
         try:
             with build_client(config) as client:
                 pubmed = PubMed(client, config, cache=cache, limiter=RateLimiter(3))

@@ -12,7 +12,9 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""JSON report version: 2 added the ``unverified`` label, ``off-topic`` evidence and
+``qualifiers``; ``claimscan render`` still reads version 1."""
 
 
 class SourceKind(enum.Enum):
@@ -30,8 +32,13 @@ class Label(enum.Enum):
     """The verdict a user acts on."""
 
     SUPPORTED = "supported"
+    """On-topic evidence supports the claim."""
     CONTESTED = "contested"
+    """On-topic evidence refutes the claim, or on-topic evidence conflicts."""
     COMMERCIAL_PROMOTIONAL = "commercial-promotional"
+    """The sentence sells a product, service or provider."""
+    UNVERIFIED = "unverified"
+    """No judgement: no on-topic evidence was found, or PubMed could not be reached."""
 
 
 class Stance(enum.Enum):
@@ -48,6 +55,8 @@ class EvidenceStatus(enum.Enum):
     FOUND = "found"
     NONE = "none"
     """PubMed answered but nothing relevant came back."""
+    OFF_TOPIC = "off-topic"
+    """Abstracts came back, but none is about what the claim says."""
     UNAVAILABLE = "unavailable"
     """PubMed could not be reached or kept failing; no verdict on the evidence."""
     SKIPPED = "skipped"
@@ -176,9 +185,11 @@ class Verdict:
 
     claim_id: str
     label: Label
-    confidence: float
-    scores: dict[str, float]
-    """Probability per label value (``supported``, ``contested``, ``commercial-promotional``)."""
+    confidence: float | None
+    """Calibrated probability of ``label``, at least 0.5; None for ``unverified``."""
+    scores: dict[str, float | None]
+    """Probability per label value (``supported``, ``contested``, ``commercial-promotional``);
+    the first two are None when no on-topic evidence was read."""
     rationale: str
     query: str
     evidence: tuple[EvidenceItem, ...]
@@ -187,6 +198,11 @@ class Verdict:
     queries_tried: tuple[str, ...] = ()
     query_translation: str | None = None
     """How PubMed read ``query`` (esearch's QueryTranslation), when it said."""
+    qualifiers: tuple[str, ...] = ()
+    """Doubts in words, e.g. ``weak support`` or ``possibly promotional``; the numbers
+    behind them are in ``scores``."""
+    also_retrieved: tuple[str, ...] = ()
+    """PMIDs retrieved but judged not about the claim: listed, never cited as evidence."""
 
 
 @dataclass(frozen=True, slots=True)

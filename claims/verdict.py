@@ -1,9 +1,24 @@
 """Turn stance scores over evidence sentences into one verdict per claim. Pure.
 
-The thresholds are named here so that calibration and evaluation change them in
-one place. Aggregation is a weighted noisy-OR: each evidence sentence contributes
-its stance probability times a weight for its relevance and study type, so one
-strong meta-analysis outweighs several off-topic case reports.
+Three steps, each its own function, so benchmarks call the real ones:
+
+1. :func:`score_claim`: which sentences are evidence at all (:func:`on_topic`), and the
+   aggregate support, raw and calibrated, in a frozen :class:`ClaimScore`;
+2. :func:`label_claim`: thresholds in, label and evidence status out;
+3. :func:`rationale`: one sentence saying why, naming the deciding evidence.
+
+:func:`decide` runs the three and builds the :class:`~claims.types.Verdict`.
+
+A sentence is evidence only when it is about the claim: relevant enough to carry
+weight, and read by the stance model as supporting or refuting it. The stance model
+is trained with retrieved sentences that are not rationales as neutral, so neutral
+means "does not bear on this claim", and an abstract with no such sentence is listed
+as also retrieved, never cited. Without on-topic evidence, or without PubMed, a claim
+is ``unverified``: that is not a judgement on it, and is never shown as one.
+
+Aggregation is a weighted noisy-OR over the on-topic sentences: each contributes its
+stance probability times a weight for its relevance and study type, so one strong
+meta-analysis outweighs several case reports.
 
 The noisy-OR output is a score, not a probability: calibrated sentence stances do
 not make a calibrated claim verdict. A :class:`SupportCalibration` fitted on claims
@@ -28,9 +43,12 @@ from claims.types import (
 )
 
 PROMO_THRESHOLD = 0.5
-"""P(commercial-promotional) at or above which a claim is labelled promotional."""
+"""P(commercial-promotional) at or above which a claim is labelled promotional: more
+likely than not, so the label is never shown with a confidence under one half."""
 SUPPORT_THRESHOLD = 0.5
 """P(supported) at or above which a non-promotional claim is labelled supported."""
+WEAK = 0.65
+"""A supported or contested label with a confidence under this says so in words."""
 MIN_RELEVANCE = 0.25
 """Evidence sentences less similar to the claim than this carry no weight."""
 FULL_RELEVANCE = 0.6
@@ -177,6 +195,161 @@ def aggregate(scored: Sequence[ScoredSentence]) -> tuple[float, float]:
     return 1.0 - none_support, 1.0 - none_refute
 
 
+def on_topic(s: ScoredSentence) -> bool:
+    """Whether a sentence is evidence about the claim, not merely retrieved for it."""
+    return _weight(s) > 0 and s.stance is not Stance.NEUTRAL
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimScore:
+    """What the evidence and the promotional head say about one claim. Created by
+    :func:`score_claim`."""
+
+    support: float
+    """P(some on-topic evidence supports the claim), noisy-OR."""
+    refute: float
+    """P(some on-topic evidence refutes it), noisy-OR."""
+    raw_supported: float
+    """``support * (1 - refute)``: the aggregate before calibration."""
+    p_supported: float
+    """The calibrated P(supported), or the raw aggregate when no calibration is given."""
+    promo: float
+    """P(the sentence promotes an offering), calibrated by the promotional head."""
+    on_topic: int
+    """How many sentences are evidence about the claim."""
+
+
+def score_claim(
+    scored: Sequence[ScoredSentence],
+    promo_probability: float,
+    calibration: SupportCalibration | None = None,
+) -> ClaimScore:
+    """Aggregate the on-topic sentences' stances into a :class:`ClaimScore`."""
+    evidence = [s for s in scored if on_topic(s)]
+    support, refute = aggregate(evidence) if evidence else (0.0, 0.0)
+    raw = support * (1.0 - refute)
+    p = calibration(raw) if calibration is not None and evidence else raw
+    return ClaimScore(
+        support=support,
+        refute=refute,
+        raw_supported=raw,
+        p_supported=p,
+        promo=min(1.0, max(0.0, promo_probability)),
+        on_topic=len(evidence),
+    )
+
+
+def label_claim(
+    score: ClaimScore,
+    status: EvidenceStatus,
+    refuted: bool,
+    *,
+    promo_threshold: float = PROMO_THRESHOLD,
+) -> tuple[Label, EvidenceStatus]:
+    """Return the label and the evidence status that explains it.
+
+    Args:
+        score: From :func:`score_claim`.
+        status: What retrieval reported.
+        refuted: Whether any on-topic sentence reads as refuting the claim.
+        promo_threshold: P(promotional) from which the claim is labelled promotional.
+    """
+    if status is EvidenceStatus.FOUND and not score.on_topic:
+        status = EvidenceStatus.OFF_TOPIC
+    if score.promo >= promo_threshold:
+        return Label.COMMERCIAL_PROMOTIONAL, status
+    if status is not EvidenceStatus.FOUND:
+        return Label.UNVERIFIED, status
+    if score.p_supported >= SUPPORT_THRESHOLD:
+        return Label.SUPPORTED, status
+    # Contested needs evidence against the claim; support too weak to count is no verdict.
+    return (Label.CONTESTED if refuted else Label.UNVERIFIED), status
+
+
+def confidence_of(label: Label, score: ClaimScore) -> float | None:
+    """The calibrated probability of ``label``; None for ``unverified``."""
+    if label is Label.COMMERCIAL_PROMOTIONAL:
+        return score.promo
+    if label is Label.SUPPORTED:
+        return score.p_supported
+    if label is Label.CONTESTED:
+        return 1.0 - score.p_supported
+    return None
+
+
+def qualifiers_of(label: Label, score: ClaimScore, promo_possible: float) -> tuple[str, ...]:
+    """Doubts worth saying in words next to the label."""
+    out: list[str] = []
+    confidence = confidence_of(label, score)
+    if label is Label.SUPPORTED and confidence is not None and confidence < WEAK:
+        out.append("weak support")
+    if label is Label.CONTESTED and confidence is not None and confidence < WEAK:
+        out.append("weakly contested")
+    if label is not Label.COMMERCIAL_PROMOTIONAL and score.promo >= promo_possible:
+        out.append("possibly promotional")
+    return tuple(out)
+
+
+def rationale(
+    label: Label,
+    status: EvidenceStatus,
+    score: ClaimScore,
+    ranked: Sequence[ScoredSentence],
+    retrieval: Retrieval | None,
+    *,
+    promo_threshold: float,
+    promo_signs: Sequence[str] = (),
+) -> str:
+    """One or two sentences saying why the claim got ``label``, citing what decided it."""
+    supporters = [s for s in ranked if on_topic(s) and s.stance is Stance.SUPPORTS]
+    refuters = [s for s in ranked if on_topic(s) and s.stance is Stance.REFUTES]
+    n = len({s.article.pmid for s in ranked})
+    searched = f" (searched: {retrieval.query})" if retrieval and retrieval.query else ""
+    if label is Label.COMMERCIAL_PROMOTIONAL:
+        text = (
+            f"The sentence reads as promotion of a product, service or provider (promotional "
+            f"probability {score.promo:.2f}; labelled from {promo_threshold:.2f}), so it is "
+            "labelled by what it does rather than by the evidence."
+        )
+        if promo_signs:
+            text += f" Signs in the sentence: {'; '.join(promo_signs)}."
+    elif status is EvidenceStatus.UNAVAILABLE:
+        error = retrieval.error if retrieval and retrieval.error else "PubMed did not answer"
+        text = (
+            f"Unverified: PubMed could not be searched ({error}). This is not a judgement "
+            "on the claim; run the check again later."
+        )
+    elif status in (EvidenceStatus.NONE, EvidenceStatus.SKIPPED):
+        text = f"Unverified: PubMed returned no abstracts for this claim{searched}."
+    elif status is EvidenceStatus.OFF_TOPIC:
+        text = (
+            f"Unverified: {n} abstract(s) came back{searched}, but none is about what the "
+            "claim says, so none is cited."
+        )
+    elif label is Label.SUPPORTED:
+        text = f"Supported by {_cite(supporters[0])}" if supporters else "Supported."
+        if refuters:
+            text += f"; PMID {refuters[0].article.pmid} disagrees but weighs less"
+        text += "."
+    elif label is Label.CONTESTED and supporters:
+        text = (
+            f"Contested: the evidence conflicts. {_cite(supporters[0])} supports it, "
+            f"while {_cite(refuters[0])} contradicts it."
+        )
+    elif label is Label.CONTESTED:
+        text = f"Contested: contradicted by {_cite(refuters[0])}."
+    else:
+        lead = f" {_cite(supporters[0])} leans towards it." if supporters else ""
+        text = (
+            f"Unverified: the on-topic evidence does not clearly support or contradict the "
+            f"claim (P(supported) {score.p_supported:.2f}).{lead}"
+        )
+    if retrieval and retrieval.dropped_retracted:
+        pmids = ", ".join(retrieval.dropped_retracted[:3])
+        text += f" Retracted papers were left out of the evidence (PMID {pmids})."
+    return text
+
+
 def decide(
     claim: Claim,
     retrieval: Retrieval | None,
@@ -186,6 +359,7 @@ def decide(
     model: str = "",
     max_evidence: int = 5,
     promo_threshold: float = PROMO_THRESHOLD,
+    promo_possible: float = PROMO_THRESHOLD,
     promo_signs: Sequence[str] = (),
     support_calibration: SupportCalibration | None = None,
 ) -> Verdict:
@@ -198,99 +372,62 @@ def decide(
         promo_probability: P(the sentence promotes an offering).
         model: Names the models used, for the report.
         max_evidence: How many evidence sentences to keep on the verdict.
-        promo_threshold: The promotional model's own decision threshold.
+        promo_threshold: P(promotional) from which the claim is labelled promotional.
+        promo_possible: P(promotional) from which a claim labelled otherwise is
+            marked "possibly promotional" (the promotional head's own threshold).
         promo_signs: Promotional cues seen in the sentence, named in the rationale when
             the claim is labelled promotional.
         support_calibration: Maps the aggregated support to P(supported); None uses
             the aggregate as it is.
 
     Returns:
-        The verdict, with a one-sentence rationale naming the deciding evidence.
+        The verdict, with a rationale naming the deciding evidence.
     """
     status = retrieval.status if retrieval else EvidenceStatus.SKIPPED
     if status is EvidenceStatus.FOUND and not scored:
         status = EvidenceStatus.NONE
-    q = min(1.0, max(0.0, promo_probability))
-    p_support, p_refute = aggregate(scored) if scored else (0.0, 0.0)
-    p_supported = p_support * (1.0 - p_refute)
-    if support_calibration is not None and scored:
-        p_supported = support_calibration(p_supported)
-    scores = {
-        Label.SUPPORTED.value: round((1 - q) * p_supported, 4),
-        Label.CONTESTED.value: round((1 - q) * (1 - p_supported), 4),
-        Label.COMMERCIAL_PROMOTIONAL.value: round(q, 4),
-    }
+    score = score_claim(scored, promo_probability, support_calibration)
     ranked = sorted(
         scored, key=lambda s: (_weight(s) * max(s.supports, s.refutes), s.relevance), reverse=True
     )
-    # Sentences too far from the claim to weigh in are not shown as its evidence either.
-    evidence = tuple(_item(s) for s in ranked if _weight(s) > 0)[:max_evidence]
-    supporters = [s for s in ranked if s.stance is Stance.SUPPORTS and _weight(s) > 0]
-    refuters = [s for s in ranked if s.stance is Stance.REFUTES and _weight(s) > 0]
-
-    if q >= promo_threshold:
-        label = Label.COMMERCIAL_PROMOTIONAL
-        rationale = (
-            f"The sentence reads as promotion of a product, service or provider (promotional "
-            f"probability {q:.2f}; flagged from {promo_threshold:.2f}), so it is labelled by "
-            "what it does rather than by the evidence."
-        )
-        if promo_signs:
-            rationale += f" Signs in the sentence: {'; '.join(promo_signs)}."
-    elif status is EvidenceStatus.UNAVAILABLE:
-        label = Label.CONTESTED
-        error = retrieval.error if retrieval and retrieval.error else "PubMed did not answer"
-        rationale = (
-            f"Evidence unavailable: {error}. This is not a judgement on the claim; "
-            "run the check again later."
-        )
-    elif status in (EvidenceStatus.NONE, EvidenceStatus.SKIPPED) or not scored:
-        label = Label.CONTESTED
-        tried = len(retrieval.queries_tried) if retrieval else 0
-        rationale = (
-            f"No PubMed abstracts matched the claim ({tried} queries tried), so there is "
-            "no evidence either way; treat it as unverified."
-        )
-    elif p_supported >= SUPPORT_THRESHOLD:
-        label = Label.SUPPORTED
-        rationale = f"Supported by {_cite(supporters[0])}" if supporters else "Supported."
-        if refuters:
-            rationale += f"; PMID {refuters[0].article.pmid} disagrees but weighs less"
-        rationale += "."
-    else:
-        label = Label.CONTESTED
-        if supporters and refuters:
-            rationale = (
-                f"Contested: the evidence conflicts. {_cite(supporters[0])} supports it, "
-                f"while {_cite(refuters[0])} contradicts it."
-            )
-        elif refuters:
-            rationale = f"Contested: contradicted by {_cite(refuters[0])}."
-        elif evidence:
-            n = len({s.article.pmid for s in scored})
-            rationale = (
-                f"Contested: no adequate evidence. {n} abstract(s) were retrieved but none "
-                "clearly supports or contradicts the claim."
-            )
-        else:
-            n = len({s.article.pmid for s in scored})
-            rationale = (
-                f"Contested: no adequate evidence. {n} abstract(s) were retrieved but none "
-                "is about what the claim says; treat it as unverified."
-            )
-    if retrieval and retrieval.dropped_retracted:
-        pmids = ", ".join(retrieval.dropped_retracted[:3])
-        rationale += f" Retracted papers were left out of the evidence (PMID {pmids})."
+    refuted = any(on_topic(s) and s.stance is Stance.REFUTES for s in ranked)
+    label, status = label_claim(score, status, refuted, promo_threshold=promo_threshold)
+    # Only sentences about the claim are shown as its evidence; other abstracts are
+    # listed as retrieved, never as support or contradiction.
+    evidence = tuple(_item(s) for s in ranked if on_topic(s))[:max_evidence]
+    cited = {item.pmid for item in evidence}
+    retrieved = [a.pmid for a in retrieval.articles] if retrieval else []
+    also = tuple(dict.fromkeys(p for p in retrieved if p not in cited))
+    q = score.promo
+    judged = status is EvidenceStatus.FOUND
+    # Without on-topic evidence there is no P(supported) to share out: null, not a
+    # "contested 97%" that reads as a judgement.
+    scores: dict[str, float | None] = {
+        Label.SUPPORTED.value: round((1 - q) * score.p_supported, 4) if judged else None,
+        Label.CONTESTED.value: round((1 - q) * (1 - score.p_supported), 4) if judged else None,
+        Label.COMMERCIAL_PROMOTIONAL.value: round(q, 4),
+    }
+    confidence = confidence_of(label, score)
     return Verdict(
         claim_id=claim.id,
         label=label,
-        confidence=scores[label.value],
+        confidence=round(confidence, 4) if confidence is not None else None,
         scores=scores,
-        rationale=rationale,
+        rationale=rationale(
+            label,
+            status,
+            score,
+            ranked,
+            retrieval,
+            promo_threshold=promo_threshold,
+            promo_signs=promo_signs,
+        ),
         query=retrieval.query if retrieval else "",
         evidence=evidence,
         evidence_status=status,
         model=model,
         queries_tried=retrieval.queries_tried if retrieval else (),
         query_translation=retrieval.query_translation if retrieval else None,
+        qualifiers=qualifiers_of(label, score, promo_possible),
+        also_retrieved=also,
     )

@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from claims.types import Report
 from pipeline.config import Config, load_config
+from pipeline.nlp.protocols import StanceModel
 from pipeline.run import Models, Progress, _noop, run, run_claims
 
 
@@ -26,7 +27,6 @@ def load_models(
     per_claim: int = 8,
     quantize: bool = False,
     int8_selector: bool = False,
-    promo_threshold: float | None = None,
 ) -> Models:
     """Load the stance, promotional and embedding models once per process.
 
@@ -38,7 +38,6 @@ def load_models(
         quantize: Run the encoders' Linear layers in dynamic int8 (faster on CPU).
         int8_selector: Rank evidence sentences with an int8 copy of the encoder even
             when ``quantize`` is off (see ``Config.int8_selector``).
-        promo_threshold: Overrides the promotional head's own decision threshold.
 
     Raises:
         ModelLoadError: A model directory or hub id cannot be loaded.
@@ -46,20 +45,19 @@ def load_models(
     from pipeline.evidence import EvidenceSelector
     from pipeline.nlp.embed import int8_copy, load_embedder
     from pipeline.nlp.promo import load_promo_classifier
-    from pipeline.nlp.stance import load_stance_classifier
+    from pipeline.nlp.stance import LazyStance, load_stance_classifier
 
     embedder = load_embedder(base_model)
     # A stance adapter names its own base in stance.json; --base-model is the encoder's.
-    stance = load_stance_classifier(stance_model)
+    # Loaded on first use: claims without evidence never need it.
+    stance: StanceModel = LazyStance(stance_model)
     promo = load_promo_classifier(promo_model, base_model)
-    if promo_threshold is not None:
-        promo = promo.with_threshold(promo_threshold)
     if quantize:
         fast = int8_copy(embedder)
         if promo.embedder is embedder:
             # The promotional head reads the same encoder as evidence selection.
             promo.embedder = fast
-        embedder, stance = fast, int8_copy(stance)
+        embedder, stance = fast, int8_copy(load_stance_classifier(stance_model))
     elif int8_selector:
         # Only the ranking of evidence sentences, the largest CPU cost per claim, runs in
         # int8; the promotional head keeps reading the float32 vectors it was trained on.
@@ -81,7 +79,6 @@ def models_for(config: Config) -> Models:
         config.evidence_candidates,
         config.quantize,
         config.int8_selector,
-        config.promo_threshold,
     )
 
 

@@ -56,6 +56,10 @@ class Config:
     """Evidence sentences shown per claim."""
     evidence_candidates: int = 8
     """Abstract sentences the stance model reads per claim (the CPU cost per claim)."""
+    evidence_unit: str = "sentence"
+    """What the stance model reads a claim against: each chosen ``sentence``, or one
+    ``passage`` per abstract (its title and chosen sentences, as MultiVerS reads
+    abstracts). Env CLAIMSCAN_EVIDENCE_UNIT."""
     quantize: bool = False
     """Run the stance and promotional encoders in dynamic int8 too (env CLAIMSCAN_QUANTIZE=1)."""
     int8_selector: bool = False
@@ -73,9 +77,9 @@ class Config:
     promo_model: str = str(DEFAULT_PROMO_MODEL)
     """Commercial-promotional head directory."""
     promo_threshold: float | None = None
-    """P(promotional) from which a claim is labelled commercial-promotional; None uses the
-    head's own threshold (0.25 as shipped, chosen for the best cross-validated F1). Raise
-    it to flag fewer sentences with more precision."""
+    """P(promotional) from which a claim is labelled commercial-promotional; None means
+    0.5 (more likely than not). Claims from the head's own threshold up to this one are
+    marked "possibly promotional" instead. Raise it to flag fewer, surer sentences."""
     search_workers: int = 4
     """E-utilities searches in flight at once (the rate limit still applies to all)."""
     batch_claims: int = 24
@@ -104,6 +108,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "CLAIMSCAN_PROMO_MODEL": ("promo_model", str),
     "CLAIMSCAN_PROMO_THRESHOLD": ("promo_threshold", float),
     "CLAIMSCAN_RETMAX": ("retmax", int),
+    "CLAIMSCAN_EVIDENCE_UNIT": ("evidence_unit", str),
 }
 
 
@@ -164,11 +169,17 @@ def load_config(
     ):
         if name in values and int(values[name]) < 1:
             raise ConfigError(f"{name} must be at least 1, got {values[name]!r}")
-    threshold = values.get("promo_threshold")
-    if threshold is not None and not 0.0 < float(threshold) <= 1.0:
+    if values.get("evidence_unit", "sentence") not in {"sentence", "passage"}:
         raise ConfigError(
-            f"promotional threshold must be above 0 and at most 1, got {threshold!r}; "
-            "check --promo-threshold or CLAIMSCAN_PROMO_THRESHOLD"
+            f"evidence unit must be 'sentence' or 'passage', not {values['evidence_unit']!r}; "
+            "check CLAIMSCAN_EVIDENCE_UNIT"
+        )
+    threshold = values.get("promo_threshold")
+    if threshold is not None and not 0.5 <= float(threshold) <= 1.0:
+        raise ConfigError(
+            f"promotional threshold must be between 0.5 and 1, got {threshold!r}: a label "
+            "is never given at under even odds (lower probabilities are marked 'possibly "
+            "promotional'); check --promo-threshold or CLAIMSCAN_PROMO_THRESHOLD"
         )
     if values.get("fast") and str(values.get("stance_model", DEFAULT_STANCE_MODEL)) == str(
         DEFAULT_STANCE_MODEL

@@ -4,7 +4,7 @@
 ClaimscanError
 ├── ConfigError
 ├── IngestError ── FeedError, PageError
-├── PubMedError ── PubMedHTTPError ── RateLimited
+├── PubMedError ── PubMedHTTPError ── RateLimited, PubMedUnreachable
 │                └─ PubMedParseError ── MalformedResponse
 ├── ClassifierError ── ModelLoadError
 ├── ReportError
@@ -57,6 +57,14 @@ class PubMedParseError(PubMedError):
 
 class MalformedResponse(PubMedParseError):
     """The body is truncated, not XML/JSON, or a transient backend error: worth a retry."""
+
+
+class PubMedUnreachable(PubMedHTTPError):
+    """E-utilities could not be connected to at all (refused, unknown host).
+
+    Unlike a 429, a 5xx or a timeout, this does not mend within a run, so the client
+    stops trying after the first one and every later request fails at once.
+    """
 
 
 class RateLimited(PubMedHTTPError):

@@ -28,10 +28,10 @@ from claims.types import (
     Retrieval,
     SourceKind,
 )
-from claims.verdict import ScoredSentence, decide
+from claims.verdict import PROMO_THRESHOLD, ScoredSentence, decide
 from pipeline.config import Config
 from pipeline.errors import IngestError
-from pipeline.evidence import EvidenceSelector
+from pipeline.evidence import Candidate, EvidenceSelector, abstract_passage
 from pipeline.ingest import load_source
 from pipeline.nlp.promo import promotional_signs
 from pipeline.nlp.protocols import PromoModel, StanceModel
@@ -161,7 +161,48 @@ def _retrieve_ahead(
         worker.join()
 
 
-def check_documents(
+@dataclass(slots=True)
+class Assessment:
+    """What the models and PubMed said about every claim, before any label. Created by
+    :func:`assess`; :func:`check_documents` turns it into verdicts, and the benchmarks
+    refit thresholds and calibrations on it with the real labelling steps."""
+
+    per_doc: list[tuple[Document, list[Claim], tuple[str, ...]]]
+    retrievals: dict[str, Retrieval]
+    scored: dict[str, list[ScoredSentence]]
+    promo: dict[str, float]
+    failures: list[Failure]
+    models: Models
+
+
+def _passages(
+    claim: Claim, candidates: Sequence[Candidate]
+) -> tuple[list[Candidate], list[tuple[str, str]]]:
+    """One (claim, passage) pair per abstract: its title and chosen sentences in order.
+
+    The stance model reads the passage; the report shows the abstract's most relevant
+    sentence with the passage's stance, so an editor still sees one quotable line.
+    """
+    best: dict[str, Candidate] = {}
+    chosen: dict[str, list[int]] = {}
+    for cand in candidates:
+        best.setdefault(cand.article.pmid, cand)
+        sentences = cand.article.abstract
+        if cand.sentence in sentences:
+            chosen.setdefault(cand.article.pmid, []).append(sentences.index(cand.sentence))
+    shown = list(best.values())
+    pairs = [
+        (
+            claim.text,
+            abstract_passage(c.article.title, c.article.abstract, chosen.get(c.article.pmid, []))
+            or c.sentence,
+        )
+        for c in shown
+    ]
+    return shown, pairs
+
+
+def assess(
     documents: Sequence[Document],
     *,
     config: Config,
@@ -169,21 +210,18 @@ def check_documents(
     models: Models | Callable[[], Models],
     progress: Progress = _noop,
     split: bool = True,
-) -> tuple[list[DocumentReport], list[Failure]]:
-    """Check every claim of already-ingested documents.
+) -> Assessment:
+    """Split, retrieve, rank evidence and run the stance and promotional models.
 
     Args:
         documents: From ingest, or built from given claims.
-        config: Retrieval and cap settings.
+        config: Retrieval, evidence-unit and cap settings.
         pubmed: The E-utilities client (``pipeline.pubmed.PubMed``).
         models: Stance, promotional and evidence-selection models, or a callable
             returning them: it is first called once the first batch's searches are
             back, so models can load while those requests are in flight.
         progress: Progress callback.
         split: False to treat each document's whole text as one claim.
-
-    Returns:
-        One DocumentReport per document, in order, and the failures met on the way.
     """
     failures: list[Failure] = []
     per_doc: list[tuple[Document, list[Claim], tuple[str, ...]]] = []
@@ -218,41 +256,80 @@ def check_documents(
         retrievals.update(found)
         m = get_models()
         candidates = m.selector.select(batch, found)
-        pairs = [(c.text, cand.sentence) for c in batch for cand in candidates[c.id]]
+        shown: dict[str, Sequence[Candidate]] = {}
+        pairs: list[tuple[str, str]] = []
+        for c in batch:
+            if config.evidence_unit == "passage":
+                shown[c.id], claim_pairs = _passages(c, candidates[c.id])
+            else:
+                shown[c.id] = candidates[c.id]
+                claim_pairs = [(c.text, cand.sentence) for cand in candidates[c.id]]
+            pairs.extend(claim_pairs)
         probs = iter(m.stance.predict(pairs) if pairs else [])
         for claim in batch:
             stance[claim.id] = [
                 ScoredSentence(cand.article, cand.sentence, cand.relevance, *next(probs))
-                for cand in candidates[claim.id]
+                for cand in shown[claim.id]
             ]
         # Scored here rather than after the loop, so that it overlaps the next searches.
         items = [(c.text, document_of[c.id].text) for c in batch]
         promo.update(zip((c.id for c in batch), m.promo.predict_pairs(items), strict=True))
         progress("classify", len(stance), len(all_claims))
+    # One failure per cause, not per claim: a dead network fails every claim the same
+    # way, and each claim's verdict already says it is unverified and why (#14).
+    unavailable: dict[str, int] = {}
     for claim in all_claims:
         r = retrievals.get(claim.id)
         if r is not None and r.status is EvidenceStatus.UNAVAILABLE:
-            failures.append(
-                Failure("pubmed", claim.text, "PubMedError", r.error or "evidence unavailable")
-            )
+            error = r.error or "evidence unavailable"
+            unavailable[error] = unavailable.get(error, 0) + 1
+    for error, n in unavailable.items():
+        subject = f"{n} claim{'s' if n != 1 else ''}"
+        failures.append(
+            Failure("pubmed", subject, "PubMedError", f"{error} ({subject} unverified)")
+        )
+    return Assessment(per_doc, retrievals, stance, promo, failures, get_models())
 
+
+def check_documents(
+    documents: Sequence[Document],
+    *,
+    config: Config,
+    pubmed: PubMed,
+    models: Models | Callable[[], Models],
+    progress: Progress = _noop,
+    split: bool = True,
+) -> tuple[list[DocumentReport], list[Failure]]:
+    """Check every claim of already-ingested documents (see :func:`assess` for the args).
+
+    Returns:
+        One DocumentReport per document, in order, and the failures met on the way.
+    """
+    a = assess(
+        documents, config=config, pubmed=pubmed, models=models, progress=progress, split=split
+    )
+    m = a.models
+    # Labelled promotional only when more likely than not (or from the user's own
+    # threshold); from the head's threshold up it is "possibly promotional".
+    label_threshold = config.promo_threshold or PROMO_THRESHOLD
     reports: list[DocumentReport] = []
-    for doc, claims, notes in per_doc:
-        m = get_models()
-        promo_probs = [promo[c.id] for c in claims]
+    for doc, claims, notes in a.per_doc:
+        promo_probs = [a.promo[c.id] for c in claims]
         checked: list[CheckedClaim] = []
         for claim, q in zip(claims, promo_probs, strict=True):
-            flagged = q >= m.promo.threshold
+            flagged = q >= label_threshold
             verdict = decide(
                 claim,
-                retrievals.get(claim.id),
-                stance[claim.id],
+                a.retrievals.get(claim.id),
+                a.scored[claim.id],
                 q,
                 model=m.description,
                 max_evidence=config.evidence_per_claim,
-                promo_threshold=m.promo.threshold,
+                promo_threshold=label_threshold,
+                promo_possible=min(m.promo.threshold, label_threshold),
                 promo_signs=promotional_signs(claim.text, doc.text) if flagged else (),
-                support_calibration=m.stance.support_calibration,
+                # Asked only where there is evidence: the stance model loads on first use.
+                support_calibration=m.stance.support_calibration if a.scored[claim.id] else None,
             )
             checked.append(CheckedClaim(claim, verdict))
         context = (
@@ -261,7 +338,7 @@ def check_documents(
             else False
         )
         reports.append(DocumentReport(doc, tuple(checked), context, notes))
-    return reports, failures
+    return reports, a.failures
 
 
 def run(
@@ -310,20 +387,10 @@ def run(
     )
 
 
-def run_claims(
-    texts: Sequence[str],
-    *,
-    config: Config,
-    pubmed: PubMed,
-    models: Models | Callable[[], Models],
-    now: Callable[[], datetime],
-    progress: Progress = _noop,
-) -> Report:
-    """Check sentences as given, one claim each, without splitting.
-
-    Empty texts become failures (one per input) so callers can keep input order.
-    """
-    started = now()
+def claim_documents(
+    texts: Sequence[str], fetched_at: datetime
+) -> tuple[list[Document], list[Failure]]:
+    """One document per given claim (``claim:N``); empty texts become failures instead."""
     documents: list[Document] = []
     failures: list[Failure] = []
     for n, text in enumerate(texts, start=1):
@@ -341,9 +408,27 @@ def run_claims(
                 text=text,
                 author=None,
                 published=None,
-                fetched_at=started,
+                fetched_at=fetched_at,
             )
         )
+    return documents, failures
+
+
+def run_claims(
+    texts: Sequence[str],
+    *,
+    config: Config,
+    pubmed: PubMed,
+    models: Models | Callable[[], Models],
+    now: Callable[[], datetime],
+    progress: Progress = _noop,
+) -> Report:
+    """Check sentences as given, one claim each, without splitting.
+
+    Empty texts become failures (one per input) so callers can keep input order.
+    """
+    started = now()
+    documents, failures = claim_documents(texts, started)
     reports, more = check_documents(
         documents, config=config, pubmed=pubmed, models=models, progress=progress, split=False
     )

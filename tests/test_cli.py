@@ -64,14 +64,21 @@ def test_issue_2_check_seed_produces_labelled_claims_with_evidence(
     result = _invoke(server, ["check", str(seed), "--format", "json"], cache=cache)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["schema_version"] == 1 and report["failures"] == []
+    assert report["schema_version"] == 2 and report["failures"] == []
     (doc,) = report["documents"]
     assert len(doc["claims"]) >= 20
     labels = {c["label"] for c in doc["claims"]}
-    assert labels <= {"supported", "contested", "commercial-promotional"}
+    assert labels <= {"supported", "contested", "commercial-promotional", "unverified"}
     for claim in doc["claims"]:
         assert doc["text"][claim["start"] : claim["end"]] == claim["text"]
-        assert 0.0 <= claim["confidence"] <= 1.0 and claim["rationale"]
+        assert claim["rationale"]
+        if claim["label"] == "unverified":
+            assert claim["confidence"] is None
+        else:
+            assert 0.5 <= claim["confidence"] <= 1.0
+        if claim["evidence_status"] != "found":
+            # Abstracts that are not about the claim are listed, never cited.
+            assert claim["evidence"] == []
         for ev in claim["evidence"]:
             assert ev["url"] == f"https://pubmed.ncbi.nlm.nih.gov/{ev['pmid']}/"
     assert any(c["evidence"] for c in doc["claims"])

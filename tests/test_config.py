@@ -63,10 +63,16 @@ def test_promo_threshold_defaults_to_the_heads_own() -> None:
     assert load_config(env={"CLAIMSCAN_PROMO_THRESHOLD": "0.6"}).promo_threshold == 0.6
     assert (
         load_config(
-            {"promo_threshold": 0.4}, env={"CLAIMSCAN_PROMO_THRESHOLD": "0.6"}
+            {"promo_threshold": 0.7}, env={"CLAIMSCAN_PROMO_THRESHOLD": "0.6"}
         ).promo_threshold
-        == 0.4
+        == 0.7
     )
+
+
+def test_issue_14_promo_threshold_under_even_odds_is_refused() -> None:
+    # Below 0.5 a label would read as its opposite; those claims are "possibly promotional".
+    with pytest.raises(ConfigError, match="possibly promotional"):
+        load_config({"promo_threshold": 0.4}, env={})
 
 
 def test_fast_switches_the_default_stance_model_only() -> None:

@@ -93,8 +93,8 @@ def test_run_labels_each_claim_with_evidence(server: EutilsServer) -> None:
 def test_run_passes_the_stance_models_claim_calibration_to_the_verdict(
     server: EutilsServer,
 ) -> None:
-    # A calibration that never reaches 0.5 turns every evidenced claim contested, with
-    # its calibrated probability as the score: the run must hand it to decide.
+    # A calibration that never reaches 0.5 keeps every evidenced claim from "supported",
+    # with its calibrated probability as the score: the run must hand it to decide.
     models = fake_models()
     models.stance.support_calibration = SupportCalibration(temperature=1.0, shift=-5.0)
     config = Config(eutils_url=server.base_url, cache_path=None, min_hits=1)
@@ -109,7 +109,8 @@ def test_run_passes_the_stance_models_claim_calibration_to_the_verdict(
         )
     verdict = report.documents[0].claims[0].verdict
     assert verdict.evidence_status is EvidenceStatus.FOUND
-    assert verdict.label is Label.CONTESTED
+    # Without evidence against the claim, too-weak support is no verdict, not "contested".
+    assert verdict.label is Label.UNVERIFIED
     assert verdict.scores["supported"] < 1 / (1 + math.exp(4.0))
 
 
@@ -139,11 +140,9 @@ def test_run_claims_reports_unavailable_evidence_as_such(server: EutilsServer) -
         )
     verdict = report.documents[0].claims[0].verdict
     assert verdict.evidence_status is EvidenceStatus.UNAVAILABLE
-    assert verdict.rationale.startswith("Evidence unavailable")
-    assert {f.subject for f in report.failures} == {
-        "claim:2",
-        "Exercise therapy reduces chronic low back pain.",
-    }
+    assert verdict.label is Label.UNVERIFIED and verdict.confidence is None
+    assert verdict.rationale.startswith("Unverified: PubMed could not be searched")
+    assert {f.subject for f in report.failures} == {"claim:2", "1 claim"}
 
 
 @pytest.mark.parametrize("n", [0, 1, 4, 5, 8, 9, 30, 100])

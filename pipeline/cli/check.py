@@ -15,7 +15,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from claims.types import Report
+from claims.types import EvidenceStatus, Report
 from pipeline.cli import cli
 from pipeline.cli.options import (
     UnusableInput,
@@ -70,8 +70,8 @@ def _finish(
         write_report(report, fmt, output, details=details)
     else:
         write_text(body, output)
+    # One unwrapped line per failure (per cause, for PubMed), so scripts can grep them.
     for failure in report.failures:
-        # One unwrapped line per failure, so scripts and log readers can grep them.
         click.echo(f"claimscan: {one_line(failure_text(failure))}", err=True)
     if report.failures:
         sys.exit(1)
@@ -198,8 +198,9 @@ def _jsonl(report: Report, texts: list[str]) -> str:
             obj: dict[str, Any] = {"text": text, "error": failures.get(f"claim:{n}", "not checked")}
         else:
             obj = claim_to_dict(doc.claims[0])
-            if doc.claims[0].claim.text in failures:
-                obj["error"] = failures[doc.claims[0].claim.text]
+            verdict = doc.claims[0].verdict
+            if verdict.evidence_status is EvidenceStatus.UNAVAILABLE:
+                obj["error"] = verdict.rationale
         lines.append(json.dumps(obj, ensure_ascii=False))
     return "\n".join(lines) + "\n"
 

@@ -323,3 +323,33 @@ def load_stance_classifier(name_or_path: str, base_model: str | None = None) -> 
                 "or set CLAIMSCAN_STANCE_MODEL to an adapter or NLI model directory"
             )
         return _load_ready_made(str(path) if path.exists() else name_or_path, meta)
+
+
+class LazyStance:
+    """A stance model loaded on first use.
+
+    Claims whose evidence could not be fetched, or that have none, need no stance
+    model; with PubMed unreachable a check then finishes in seconds instead of first
+    spending them loading a 110M-parameter encoder it will never run (#14).
+    """
+
+    def __init__(self, name_or_path: str) -> None:
+        self.name_or_path = name_or_path
+        self.name = short_name(name_or_path)
+        self._model: StanceModel | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> StanceModel:
+        with self._lock:
+            if self._model is None:
+                self._model = load_stance_classifier(self.name_or_path)
+            return self._model
+
+    @property
+    def support_calibration(self) -> SupportCalibration | None:
+        return self.load().support_calibration
+
+    def predict(
+        self, pairs: Sequence[tuple[str, str]], batch_size: int = 32
+    ) -> list[tuple[float, float, float]]:
+        return self.load().predict(pairs, batch_size) if pairs else []

@@ -1,10 +1,11 @@
 """SQLite cache of raw E-utilities response bodies. Reads and writes one SQLite file.
 
-Entries are keyed on a SHA-256 of the normalised request: the endpoint plus the sorted
-parameters *without* ``api_key``, ``tool`` and ``email``, so the key never depends on,
-and the file never contains, who asked. Each entry carries its own expiry: esearch
-answers change as PubMed grows (``Config.esearch_ttl``), an efetch by PMID hardly ever
-(:data:`EFETCH_TTL`).
+Entries are keyed on a SHA-256 of the normalised request: the E-utilities base URL
+that answered, the endpoint and the sorted parameters *without* ``api_key``, ``tool``
+and ``email``, so the key never depends on, and the file never contains, who asked,
+and an answer from one server (a test server, a mirror) is never served for another.
+Each entry carries its own expiry: esearch answers change as PubMed grows
+(``Config.esearch_ttl``), an efetch by PMID hardly ever (:data:`EFETCH_TTL`).
 
 One connection is shared by all threads behind a lock; SQLite runs in WAL mode so
 several processes (parallel CLI runs, benchmarks) can read while one writes.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -29,6 +31,11 @@ EFETCH_TTL = 180 * 24 * 3600.0
 PRIVATE_PARAMS = frozenset({"api_key", "tool", "email"})
 """Parameters left out of cache keys and never stored."""
 
+KEY_VERSION = 2
+"""``PRAGMA user_version`` of caches keyed by server; older files are emptied on open."""
+
+log = logging.getLogger(__name__)
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
@@ -41,22 +48,23 @@ CREATE TABLE IF NOT EXISTS responses (
 """
 
 
-def _normalise(endpoint: str, params: Mapping[str, object]) -> str:
+def _normalise(server: str, endpoint: str, params: Mapping[str, object]) -> str:
     public = sorted((k, str(v)) for k, v in params.items() if k not in PRIVATE_PARAMS)
-    return json.dumps([endpoint, public], separators=(",", ":"), ensure_ascii=False)
+    return json.dumps([server, endpoint, public], separators=(",", ":"), ensure_ascii=False)
 
 
-def cache_key(endpoint: str, params: Mapping[str, object]) -> str:
+def cache_key(server: str, endpoint: str, params: Mapping[str, object]) -> str:
     """Return the cache key for a request. Pure.
 
     Args:
+        server: The E-utilities base URL the request goes to.
         endpoint: E-utility name, e.g. ``"esearch.fcgi"``.
         params: Request parameters; ``api_key``, ``tool`` and ``email`` are ignored.
 
     Returns:
         A hex SHA-256 digest.
     """
-    return hashlib.sha256(_normalise(endpoint, params).encode()).hexdigest()
+    return hashlib.sha256(_normalise(server, endpoint, params).encode()).hexdigest()
 
 
 class ResponseCache:
@@ -64,11 +72,15 @@ class ResponseCache:
 
     Args:
         path: SQLite file; parent directories are created. ``":memory:"`` works too.
+        server: The E-utilities base URL whose answers this cache holds; part of every key.
         clock: Wall-clock seconds (``time.time``); tests pass a fake one to expire entries.
     """
 
-    def __init__(self, path: Path | str, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: Path | str, *, server: str = "", clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
+        self.server = server
         self._clock = clock
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +91,17 @@ class ResponseCache:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < KEY_VERSION:
+                dropped = self._conn.execute("DELETE FROM responses").rowcount
+                self._conn.execute(f"PRAGMA user_version = {KEY_VERSION}")
+                if dropped:
+                    log.warning(
+                        "claimscan: emptied the E-utilities cache %s (%d responses): an older "
+                        "claimscan wrote it without noting which server answered",
+                        path,
+                        dropped,
+                    )
             self._conn.commit()
 
     def get(self, endpoint: str, params: Mapping[str, object]) -> bytes | None:
@@ -88,7 +111,7 @@ class ResponseCache:
             endpoint: E-utility name.
             params: Request parameters (private ones are ignored).
         """
-        key = cache_key(endpoint, params)
+        key = cache_key(self.server, endpoint, params)
         with self._lock:
             row = self._conn.execute(
                 "SELECT body, expires_at FROM responses WHERE key = ?", (key,)
@@ -107,7 +130,13 @@ class ResponseCache:
             ttl: Seconds the entry stays fresh.
         """
         now = self._clock()
-        row = (cache_key(endpoint, params), endpoint, _normalise(endpoint, params), body, now)
+        row = (
+            cache_key(self.server, endpoint, params),
+            endpoint,
+            _normalise(self.server, endpoint, params),
+            body,
+            now,
+        )
         with self._lock:
             self._conn.execute(
                 "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?, ?)", (*row, now + ttl)
@@ -118,7 +147,7 @@ class ResponseCache:
         """Forget one request's entry, e.g. after its body turned out to be unusable."""
         with self._lock:
             self._conn.execute(
-                "DELETE FROM responses WHERE key = ?", (cache_key(endpoint, params),)
+                "DELETE FROM responses WHERE key = ?", (cache_key(self.server, endpoint, params),)
             )
             self._conn.commit()
 

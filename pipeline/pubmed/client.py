@@ -38,7 +38,13 @@ import httpx
 
 from claims.types import Article, SearchResult
 from pipeline.config import Config
-from pipeline.errors import PubMedError, PubMedHTTPError, PubMedParseError, RateLimited
+from pipeline.errors import (
+    PubMedError,
+    PubMedHTTPError,
+    PubMedParseError,
+    PubMedUnreachable,
+    RateLimited,
+)
 from pipeline.pubmed.cache import EFETCH_TTL, ResponseCache
 from pipeline.pubmed.limiter import RateLimiter, shared_limiter
 from pipeline.pubmed.parse import MalformedResponse, parse_efetch, parse_esearch
@@ -135,6 +141,9 @@ class PubMed:
         self.stats = PubMedStats()
         self._stats_lock = threading.Lock()
         self._fetched: dict[str, Article] = {}
+        self.unreachable: str | None = None
+        """Why E-utilities could not be connected to, once it could not; then every
+        request fails at once instead of retrying a dead network claim after claim."""
 
     def search(self, term: str, retmax: int | None = None) -> SearchResult:
         """Run an esearch, PMIDs sorted by relevance.
@@ -158,7 +167,9 @@ class PubMed:
             "sort": "relevance",
             "retmode": "xml",
         }
-        what = f"esearch for term={term!r}"
+        # Terms of relaxed claims run long; a message quotes the start, never the whole.
+        shown = term if len(term) <= 60 else term[:57] + "…"
+        what = f"esearch for term={shown!r}"
         result = self._call(
             "esearch.fcgi",
             params,
@@ -250,6 +261,8 @@ class PubMed:
                     self._count("cache_hits")
                     return result
 
+        if self.unreachable is not None:
+            raise PubMedUnreachable(self.unreachable)
         url = self.config.eutils_url + endpoint
         sent = dict(params, tool=self.config.tool, email=self.config.email)
         if self.config.api_key:
@@ -276,6 +289,14 @@ class PubMed:
                 last_status, cause = None, self._safe_cause(exc)
                 problem = f"timed out after {self.config.timeout:g}s"
                 continue
+            except httpx.ConnectError as exc:
+                # Refused or unknown host: no retry mends that within a run (#14).
+                host = httpx.URL(self.config.eutils_url).host
+                self.unreachable = (
+                    f"cannot connect to E-utilities at {host} ({self._scrub(str(exc))}); "
+                    "check the network connection or --eutils-url / CLAIMSCAN_EUTILS_URL"
+                )
+                raise PubMedUnreachable(self.unreachable) from self._safe_cause(exc)
             except httpx.RequestError as exc:
                 last_status, cause = None, self._safe_cause(exc)
                 detail = self._scrub(str(exc))
@@ -314,7 +335,9 @@ class PubMed:
             # __context__ (#7).
             raise PubMedParseError(refused)
 
-        raise self._give_up(what, retries, last_status, problem) from cause
+        # Said without the term or PMIDs: the cause is the server's, it is the same for
+        # every claim, and so it reads as one line for a whole run (#14).
+        raise self._give_up(endpoint.split(".")[0], retries, last_status, problem) from cause
 
     def _backoff(self, attempt: int, retry_after: float | None) -> None:
         # "Equal jitter": half the exponential step fixed, half random, so clients
@@ -360,7 +383,11 @@ def open_pubmed(client: httpx.Client, config: Config) -> PubMed:
     Returns:
         A client using the process-wide limiter for ``config.rate_limit``.
     """
-    cache = ResponseCache(config.cache_path) if config.cache_path is not None else None
+    cache = (
+        ResponseCache(config.cache_path, server=config.eutils_url)
+        if config.cache_path is not None
+        else None
+    )
     return PubMed(client, config, cache=cache)
 
 

@@ -12,7 +12,16 @@ import re
 from dataclasses import dataclass
 from pathlib import PurePath
 
-from claims.types import CheckedClaim, Claim, EvidenceItem, Failure, Label, Report, Stance
+from claims.types import (
+    CheckedClaim,
+    Claim,
+    EvidenceItem,
+    Failure,
+    Label,
+    Report,
+    Stance,
+    Verdict,
+)
 from claims.verdict import RETRACTION_TYPES
 from claims.verdict import study_type as study_type  # re-exported for the renderers
 
@@ -56,11 +65,16 @@ LABEL_LOOKS: dict[Label, LabelLook] = {
     ),
     Label.CONTESTED: LabelLook(
         title="Contested",
-        meaning="the PubMed evidence found contradicts it or does not back it",
+        meaning="on-topic PubMed evidence contradicts it, or the evidence conflicts",
         letter="C", colour="#D55E00", ink="#a34700", wash="#fce9dc", rule="2px dashed",
         terminal="#BA5B1B", ansi="yellow",
     ),
-    # TODO(#14): Label.UNVERIFIED goes here, one entry like the others.
+    Label.UNVERIFIED: LabelLook(
+        title="Unverified",
+        meaning="no on-topic PubMed evidence, or PubMed unreachable: not a judgement",
+        letter="U", colour="#999999", ink="#5e5e5e", wash="#efefef", rule="1px dotted",
+        terminal="#767676", ansi="default",
+    ),
     Label.SUPPORTED: LabelLook(
         title="Supported",
         meaning="PubMed evidence backs it",
@@ -77,6 +91,17 @@ if _missing:
 
 LABEL_ORDER: tuple[Label, ...] = tuple(LABEL_LOOKS)
 """Every label, in order of attention (promotional first, supported last)."""
+
+
+def confidence_text(verdict: Verdict) -> str:
+    """``73%``, or "" for a verdict without one (``unverified`` shows no percentage)."""
+    return f"{verdict.confidence:.0%}" if verdict.confidence is not None else ""
+
+
+def qualifier_text(verdict: Verdict) -> str:
+    """The verdict's doubts in words, e.g. ``weak support · possibly promotional``."""
+    return " · ".join(verdict.qualifiers)
+
 
 LABEL_TITLES: dict[Label, str] = {label: look.title for label, look in LABEL_LOOKS.items()}
 LABEL_COLOURS: dict[Label, str] = {label: look.colour for label, look in LABEL_LOOKS.items()}

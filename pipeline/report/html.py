@@ -29,6 +29,7 @@ from pipeline.report._common import (
     STANCE_SYMBOLS,
     claim_count,
     clean_text,
+    confidence_text,
     context_line,
     failure_text,
     http_url,
@@ -39,6 +40,7 @@ from pipeline.report._common import (
     one_line,
     placed_claims,
     pubmed_url,
+    qualifier_text,
     segments,
     shared_name,
     study_type,
@@ -78,6 +80,7 @@ class _ClaimView:
     label: str
     label_title: str
     confidence: str
+    qualifiers: str
     text: str
     context: str
     rationale: str
@@ -195,7 +198,8 @@ def _claim_view(
         marker=marker(verdict.label, number),
         label=verdict.label.value,
         label_title=LABEL_TITLES[verdict.label],
-        confidence=f"{verdict.confidence:.0%}",
+        confidence=confidence_text(verdict),
+        qualifiers=qualifier_text(verdict),
         text=one_line(claim.text),
         context=context_line(text, claim),
         rationale=clean_text(verdict.rationale),

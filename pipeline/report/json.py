@@ -1,14 +1,21 @@
 """Reports as JSON, the contract other tools read: dump and load. Pure.
 
-Schema version 1, top level::
+Schema version 2, top level::
 
-    {"schema_version": 1, "generated_at": ISO-8601, "summary": {...},
+    {"schema_version": 2, "generated_at": ISO-8601, "summary": {...},
      "sources": [...], "documents": [...], "failures": [...]}
 
 Each document carries its ``text``; each claim's ``start``/``end`` are offsets into
 it (``text == document.text[start:end]``). ``summary`` and each evidence item's
 ``url`` are derived and ignored by :func:`load_report`.
 ``load_report(dump_report(r)) == r`` for every report.
+
+Version 2 added the label ``unverified`` (with ``confidence: null`` and null
+``supported``/``contested`` scores), the evidence status ``off-topic``, and each
+claim's ``qualifiers`` and ``also_retrieved``. Version 1 reports still load: a
+version-1 ``contested`` claim whose evidence status is ``none``, ``unavailable`` or
+``skipped`` was never judged ("no adequate evidence"), so it is read as
+``unverified``, as version 2 would have written it.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from claims.types import (
 from pipeline.errors import ReportError
 
 __all__ = ["claim_to_dict", "dump_report", "load_report", "report_to_dict"]
+
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 T = TypeVar("T")
 
@@ -69,7 +78,8 @@ def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
     Returns:
         A dict with ``id``, ``text``, ``start``, ``end``, ``context``, ``label``,
         ``confidence``, ``scores``, ``query``, ``queries_tried``,
-        ``evidence_status``, ``evidence``, ``rationale`` and ``model``.
+        ``evidence_status``, ``evidence``, ``rationale``, ``model``, ``qualifiers``
+        and ``also_retrieved``.
     """
     claim, verdict = checked.claim, checked.verdict
     return {
@@ -88,6 +98,8 @@ def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
         "evidence": [_evidence_to_dict(item) for item in verdict.evidence],
         "rationale": verdict.rationale,
         "model": verdict.model,
+        "qualifiers": list(verdict.qualifiers),
+        "also_retrieved": list(verdict.also_retrieved),
     }
 
 
@@ -209,6 +221,11 @@ class _Reader:
             raise ReportError(f"{where}: expected a finite number, got {value}")
         return float(value)
 
+    def get_opt_float(self, key: str) -> float | None:
+        if self.obj.get(key) is None:
+            return None
+        return self.get_float(key)
+
     def get_bool(self, key: str) -> bool:
         where, value = self._field(key)
         if not isinstance(value, bool):
@@ -284,7 +301,9 @@ def _load_evidence(r: _Reader) -> EvidenceItem:
     )
 
 
-def _load_claim(r: _Reader, document_url: str, text_length: int) -> CheckedClaim:
+def _load_claim(
+    r: _Reader, document_url: str, text_length: int, version: int = SCHEMA_VERSION
+) -> CheckedClaim:
     start, end = r.get_int("start"), r.get_int("end")
     if not 0 <= start <= end <= text_length:
         raise ReportError(
@@ -301,23 +320,30 @@ def _load_claim(r: _Reader, document_url: str, text_length: int) -> CheckedClaim
         end=end,
         context=r.get_str("context"),
     )
+    label = r.get_enum("label", Label, _values(Label))
+    status = r.get_enum("evidence_status", EvidenceStatus, _values(EvidenceStatus))
+    confidence = r.get_opt_float("confidence")
+    if version == 1 and label is Label.CONTESTED and status is not EvidenceStatus.FOUND:
+        label, confidence = Label.UNVERIFIED, None
     verdict = Verdict(
         claim_id=claim_id,
-        label=r.get_enum("label", Label, _values(Label)),
-        confidence=r.get_float("confidence"),
-        scores={key: scores.get_float(key) for key in scores.obj},
+        label=label,
+        confidence=confidence,
+        scores={key: scores.get_opt_float(key) for key in scores.obj},  # type: ignore[misc]
         rationale=r.get_str("rationale"),
         query=r.get_str("query"),
         evidence=tuple(_load_evidence(e) for e in r.get_objects("evidence")),
-        evidence_status=r.get_enum("evidence_status", EvidenceStatus, _values(EvidenceStatus)),
+        evidence_status=status,
         model=r.get_str("model"),
         queries_tried=r.get_str_list("queries_tried"),
         query_translation=r.get_opt_str("query_translation"),
+        qualifiers=r.get_str_list("qualifiers", default=[]),
+        also_retrieved=r.get_str_list("also_retrieved", default=[]),
     )
     return CheckedClaim(claim=claim, verdict=verdict)
 
 
-def _load_document(r: _Reader) -> DocumentReport:
+def _load_document(r: _Reader, version: int) -> DocumentReport:
     source = r.get_object("source")
     url, text = r.get_str("url"), r.get_str("text")
     headings = []
@@ -336,7 +362,7 @@ def _load_document(r: _Reader) -> DocumentReport:
     )
     return DocumentReport(
         document=document,
-        claims=tuple(_load_claim(c, url, len(text)) for c in r.get_objects("claims")),
+        claims=tuple(_load_claim(c, url, len(text), version) for c in r.get_objects("claims")),
         commercial_context=r.get_bool("commercial_context"),
         notes=r.get_str_list("notes", default=[]),
     )
@@ -362,15 +388,15 @@ def load_report(text: str | bytes) -> Report:
         raise ReportError(f"not a claimscan report: invalid JSON ({exc})") from exc
     root = _Reader(data, "report")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION or isinstance(version, bool):
+    if version not in READABLE_VERSIONS or isinstance(version, bool):
         raise ReportError(
             f"report has schema_version {json.dumps(version)}; this claimscan reads "
-            f"version {SCHEMA_VERSION}. Re-run the check with this version, or use the "
-            "claimscan that wrote the report"
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}. Re-run the check with this "
+            "version, or use the claimscan that wrote the report"
         )
     report = Report(
         generated_at=root.get_datetime("generated_at"),
-        documents=tuple(_load_document(d) for d in root.get_objects("documents")),
+        documents=tuple(_load_document(d, version) for d in root.get_objects("documents")),
         failures=tuple(
             Failure(
                 stage=f.get_str("stage"),

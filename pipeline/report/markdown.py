@@ -21,6 +21,7 @@ from pipeline.report._common import (
     LABEL_TITLES,
     STANCE_SYMBOLS,
     claim_count,
+    confidence_text,
     failure_text,
     http_url,
     is_retracted,
@@ -28,6 +29,7 @@ from pipeline.report._common import (
     marker,
     one_line,
     pubmed_url,
+    qualifier_text,
     shared_name,
     study_type,
 )
@@ -109,8 +111,9 @@ def _claim_details(checked: CheckedClaim, number: int) -> list[str]:
     lines = [
         f"> {escape(claim.text)}",
         "",
-        f"- **{marker(verdict.label, number)} {LABEL_TITLES[verdict.label]}**, "
-        f"confidence {verdict.confidence:.0%}",
+        f"- **{marker(verdict.label, number)} {LABEL_TITLES[verdict.label]}**"
+        + (f", confidence {confidence_text(verdict)}" if verdict.confidence is not None else "")
+        + (f" ({qualifier_text(verdict)})" if verdict.qualifiers else ""),
     ]
     if verdict.rationale:
         lines.append(f"- Why: {escape(verdict.rationale)}")
@@ -129,7 +132,10 @@ def _claim_line(checked: CheckedClaim, number: int) -> str:
     """One list item: marker, confidence, the claim, and a link to its best evidence."""
     verdict = checked.verdict
     mark = marker(verdict.label, number)
-    line = f"- **{mark}** {verdict.confidence:.0%} · {escape(checked.claim.text)}"
+    shown = confidence_text(verdict)
+    line = f"- **{mark}** {shown + ' · ' if shown else ''}{escape(checked.claim.text)}"
+    if verdict.qualifiers:
+        line += f" ({qualifier_text(verdict)})"
     ranked = _ranked(checked)
     if ranked:
         item = ranked[0]

@@ -40,6 +40,7 @@ from pipeline.report._common import (
     claim_count,
     claim_windows,
     clean_text,
+    confidence_text,
     failure_text,
     http_url,
     is_retracted,
@@ -48,6 +49,7 @@ from pipeline.report._common import (
     one_line,
     placed_claims,
     pubmed_url,
+    qualifier_text,
     segments,
     study_type,
 )
@@ -208,7 +210,10 @@ def _claim(
     claim, verdict = checked.claim, checked.verdict
     head = Text()
     head.append(f"{mark} {LABEL_TITLES[verdict.label]}", style=styles.label[verdict.label])
-    head.append(f"  confidence {verdict.confidence:.0%}", style="bold")
+    if verdict.confidence is not None:
+        head.append(f"  confidence {confidence_text(verdict)}", style="bold")
+    if verdict.qualifiers:
+        head.append(f"  {qualifier_text(verdict)}", style="italic")
     if not placed:
         head.append("  (not located in the text)", style="dim")
     parts: list[RenderableType] = [head, Text("“" + one_line(claim.text) + "”", style="italic")]
@@ -272,7 +277,7 @@ def _claim_lines(doc_report: DocumentReport, markers: list[str], styles: _Styles
             checked = doc_report.claims[i]
             table.add_row(
                 Text(markers[i], style=styles.marker[label]),
-                Text(f"{checked.verdict.confidence:.0%}"),
+                Text(confidence_text(checked.verdict)),
                 Text(one_line(checked.claim.text)),
                 _top_evidence(checked, styles),
             )

@@ -12,6 +12,7 @@ import pytest
 from pipeline.pubmed.cache import ResponseCache, cache_key
 
 PARAMS = {"db": "pubmed", "term": "vitamin d", "retmax": "10"}
+URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
 
 
 class Clock:
@@ -52,12 +53,14 @@ def test_cache_entry_expires(cache: ResponseCache, clock: Clock) -> None:
     [{"api_key": "SECRET"}, {"tool": "other"}, {"email": "a@b.c"}, {"api_key": "X", "tool": "t"}],
 )
 def test_cache_key_ignores_private_params(extra: dict[str, str]) -> None:
-    assert cache_key("esearch.fcgi", {**PARAMS, **extra}) == cache_key("esearch.fcgi", PARAMS)
+    assert cache_key(URL, "esearch.fcgi", {**PARAMS, **extra}) == cache_key(
+        URL, "esearch.fcgi", PARAMS
+    )
 
 
 def test_cache_key_ignores_param_order() -> None:
     reordered = dict(reversed(list(PARAMS.items())))
-    assert cache_key("esearch.fcgi", reordered) == cache_key("esearch.fcgi", PARAMS)
+    assert cache_key(URL, "esearch.fcgi", reordered) == cache_key(URL, "esearch.fcgi", PARAMS)
 
 
 def test_cache_never_stores_api_key(tmp_path: Path, clock: Clock) -> None:
@@ -97,3 +100,31 @@ def test_cache_delete(cache: ResponseCache) -> None:
     cache.put("esearch.fcgi", PARAMS, b"x", ttl=60)
     cache.delete("esearch.fcgi", PARAMS)
     assert cache.get("esearch.fcgi", PARAMS) is None
+
+
+def test_issue_14_answers_are_kept_per_server(tmp_path: Path) -> None:
+    path = tmp_path / "eutils.sqlite"
+    with ResponseCache(path, server="http://127.0.0.1:1/eutils/") as cache:
+        cache.put("esearch.fcgi", PARAMS, b"<local/>", 60)
+    with ResponseCache(path, server=URL) as cache:
+        assert cache.get("esearch.fcgi", PARAMS) is None
+    with ResponseCache(path, server="http://127.0.0.1:1/eutils/") as cache:
+        assert cache.get("esearch.fcgi", PARAMS) == b"<local/>"
+    assert cache_key(URL, "esearch.fcgi", PARAMS) != cache_key("http://x/", "esearch.fcgi", PARAMS)
+
+
+def test_issue_14_a_cache_from_before_server_keys_is_emptied_with_a_notice(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with ResponseCache(path) as cache:
+        cache.put("esearch.fcgi", PARAMS, b"<old/>", 60)
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 0")
+    conn.commit()
+    conn.close()
+    with caplog.at_level("WARNING"), ResponseCache(path, server=URL) as cache:
+        assert len(cache) == 0
+    assert [r.getMessage() for r in caplog.records if "emptied" in r.getMessage()]

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from claims.types import Report
+from claims.types import Label, Report
 from pipeline.errors import ReportError
 from pipeline.report.json import claim_to_dict, dump_report, load_report, report_to_dict
 
@@ -18,6 +18,7 @@ DOCUMENT_FIELDS = {
 CLAIM_FIELDS = {
     "id", "text", "start", "end", "context", "label", "confidence", "scores", "query",
     "queries_tried", "query_translation", "evidence_status", "evidence", "rationale", "model",
+    "qualifiers", "also_retrieved",
 }  # fmt: skip
 EVIDENCE_FIELDS = {
     "pmid", "title", "year", "journal", "publication_types", "sentence", "stance", "score", "url",
@@ -34,13 +35,14 @@ def test_load_report_accepts_bytes(report: Report) -> None:
 
 def test_report_to_dict_schema_fields(report: Report) -> None:
     data = json.loads(dump_report(report))
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert {"generated_at", "documents", "failures", "summary", "sources"} <= data.keys()
     assert data["generated_at"] == "2025-01-15T09:31:05+00:00"
     assert data["summary"]["labels"] == {
         "supported": 2,
         "contested": 2,
         "commercial-promotional": 1,
+        "unverified": 0,
     }
     for doc in data["documents"]:
         assert doc.keys() == DOCUMENT_FIELDS
@@ -93,8 +95,8 @@ def test_dump_report_rejects_nan(report: Report) -> None:
 def _edit(report: Report, change: str) -> str:
     data = report_to_dict(report)
     claim = data["documents"][0]["claims"][0]
-    if change == "version 2":
-        data["schema_version"] = 2
+    if change == "version 3":
+        data["schema_version"] = 3
     elif change == "version string":
         data["schema_version"] = "1"
     elif change == "no version":
@@ -119,7 +121,7 @@ def _edit(report: Report, change: str) -> str:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ("version 2", "schema_version 2; this claimscan reads version 1"),
+        ("version 3", "schema_version 3; this claimscan reads versions 1, 2"),
         ("version string", 'schema_version "1"'),
         ("no version", "schema_version null"),
         ("no documents", r"report\.documents: missing"),
@@ -148,3 +150,22 @@ def test_load_report_rejects_bad_fields(report: Report, change: str, message: st
 def test_load_report_rejects_non_reports(text: str | bytes, message: str) -> None:
     with pytest.raises(ReportError, match=message):
         load_report(text)
+
+
+def test_issue_14_version_1_reports_still_load_with_unjudged_claims_as_unverified(
+    report: Report,
+) -> None:
+    data = report_to_dict(report)
+    data["schema_version"] = 1
+    claim = data["documents"][0]["claims"][0]
+    for key in ("qualifiers", "also_retrieved"):
+        del claim[key]
+    claim.update(label="contested", confidence=0.97, evidence_status="unavailable")
+    loaded = load_report(json.dumps(data))
+    verdict = loaded.documents[0].claims[0].verdict
+    assert verdict.label is Label.UNVERIFIED and verdict.confidence is None
+    assert loaded.schema_version == 2
+    # A version-1 contested claim that had evidence was a judgement, and stays one.
+    claim.update(label="contested", confidence=0.8, evidence_status="found")
+    again = load_report(json.dumps(data)).documents[0].claims[0].verdict
+    assert again.label is Label.CONTESTED and again.confidence == 0.8
