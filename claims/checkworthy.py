@@ -1,14 +1,34 @@
-"""Is a sentence a checkable health claim? Rules over the sentence text. Pure.
+"""Is a sentence a checkable health claim? The cheap rules, and the trained model's seat. Pure.
 
-A sentence is kept when it asserts something about health (a health term plus a
-complete, declarative sentence) or promotes an offering (those must reach the
-promotional classifier). Headings, questions, bylines, navigation, disclaimers and
-bare calls to action without a proposition are dropped.
+The rules are the first cut: a sentence is kept when it asserts something about health
+(a health term plus a complete, declarative sentence) or promotes an offering (those
+must reach the promotional classifier). Headings, questions, bylines, navigation,
+disclaimers and bare calls to action without a proposition are dropped. What the rules
+keep then goes to a :class:`CheckworthyScorer`, a trained model that tells a checkable
+proposition from rhetoric, opinion, anecdote and study-method description (the model
+lives in ``pipeline``; this module only names what it must do).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Protocol
+
+from claims.types import Document
+
+
+class CheckworthyScorer(Protocol):
+    """Decides which of a document's candidate sentences are claims worth checking."""
+
+    def checkworthy(self, sentences: Sequence[str], document: Document) -> list[bool]:
+        """Return, for each sentence of ``document``, whether to check it.
+
+        A sentence that promotes an offering counts as worth checking, so that the
+        promotional classifier sees it.
+        """
+        ...
+
 
 MIN_WORDS = 6
 MAX_WORDS = 120
@@ -108,3 +128,38 @@ def is_checkworthy(sentence: str) -> bool:
         # promise or a superiority claim): that is promotional content to label.
         return promo or (bool(_HEALTH.search(text)) and bool(_PROPOSITION.search(text)))
     return promo or bool(_HEALTH.search(text))
+
+
+# A subject that points back: "It transforms.", "They also provide …", "This is …",
+# "These muscles …", after an optional connective ("But it …", "However, they …").
+_LEADING_REFERENCE = re.compile(
+    r"^[\"'\u2018\u201c(]?(?:(?:and|but|so|yet|however|still|instead|also|in addition|"
+    r"as a result|in turn|over time|eventually)\b,? +)?"
+    r"(?:it|its|they|their|them|he|she|his|her|this|these|that|those|such|both)\b",
+    re.IGNORECASE,
+)
+# A demonstrative noun phrase anywhere: "Understanding this cycle is …".
+_DEMONSTRATIVE = re.compile(r"\b(?:this|these|those|such)\s+[a-z][a-z-]+", re.IGNORECASE)
+
+
+def needs_referent(sentence: str) -> bool:
+    """True when the sentence leans on what came before it to say what it is about."""
+    text = sentence.strip()
+    return bool(_LEADING_REFERENCE.match(text) or _DEMONSTRATIVE.search(text))
+
+
+def referent_context(sentence: str, previous: str, heading: str) -> str:
+    """Return the text a sentence's pronoun or demonstrative points back to, or "".
+
+    The previous sentence of the same section when there is one, else the section's
+    heading (or the document title). Sentences that name their own subject get "": their
+    search needs nothing else, and a report need not show anything beside them.
+
+    Args:
+        sentence: The claim.
+        previous: The sentence before it in its section ("" at a section start).
+        heading: The heading of its section, or the document title.
+    """
+    if not needs_referent(sentence):
+        return ""
+    return previous or heading
