@@ -105,8 +105,13 @@ def looks_like_heading(line: str) -> bool:
     return len(words) <= 12 and not re.search(r"[.!?:;\u2026][\"'\u2019\u201d)]*$", stripped)
 
 
-def is_checkworthy(sentence: str) -> bool:
-    """Return True when a sentence should go to PubMed retrieval and the classifier.
+def first_cut(sentence: str) -> bool:
+    """Return False for what is never a claim, whatever a model would say. Pure.
+
+    Too short or too long, questions, lead-ins ending in a colon, fragments without an
+    end mark, bylines, boilerplate (disclaimers, copyright, cookies), signposting, and
+    calls to action that promise nothing. Everything else may be a claim: a trained
+    :class:`CheckworthyScorer` decides.
 
     Args:
         sentence: One sentence, as cut from the document.
@@ -122,12 +127,33 @@ def is_checkworthy(sentence: str) -> bool:
     byline = _BYLINE.match(text) and len(words) <= BYLINE_MAX_WORDS
     if byline or _BOILERPLATE.search(text) or _DISCOURSE.match(text):
         return False
-    promo = bool(_PROMO_CUE.search(text))
     if _CALL_TO_ACTION.match(text):
         # A call to action stays only when it also promises something (a health
         # promise or a superiority claim): that is promotional content to label.
-        return promo or (bool(_HEALTH.search(text)) and bool(_PROPOSITION.search(text)))
-    return promo or bool(_HEALTH.search(text))
+        return bool(_PROMO_CUE.search(text)) or (
+            bool(_HEALTH.search(text)) and bool(_PROPOSITION.search(text))
+        )
+    return True
+
+
+def mentions_health(sentence: str) -> bool:
+    """True when the sentence names a health, body or treatment term. Pure."""
+    return bool(_HEALTH.search(sentence))
+
+
+def is_checkworthy(sentence: str) -> bool:
+    """Return True when the rules alone would check a sentence (no trained model). Pure.
+
+    The first cut, then a health term or a promotional cue. A trained scorer replaces
+    the second test: a word list misses "fecundability" and keeps "studies show the
+    body, in a sense, gives up on them".
+
+    Args:
+        sentence: One sentence, as cut from the document.
+    """
+    if not first_cut(sentence):
+        return False
+    return bool(_PROMO_CUE.search(sentence)) or mentions_health(sentence)
 
 
 # A subject that points back: "It transforms.", "They also provide …", "This is …",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from claims.checkworthy import (
     CheckworthyScorer,
+    first_cut,
     is_checkworthy,
     looks_like_heading,
     referent_context,
@@ -156,8 +157,9 @@ def extract_claims(
 ) -> tuple[list[Claim], int]:
     """Find the checkable claims in a document, each once.
 
-    The rules in :mod:`claims.checkworthy` make the cheap first cut (headings, bylines,
-    boilerplate, questions); ``scorer``, when given, decides among what is left. A
+    Headings never become claims. The rules in :mod:`claims.checkworthy` make the
+    cheap first cut (bylines, boilerplate, questions, fragments); ``scorer``, when given,
+    decides among what is left, and without one the rules' health-term test does. A
     sentence the document repeats becomes one claim at its first place, with the other
     places in ``Claim.also_at``.
 
@@ -171,8 +173,10 @@ def extract_claims(
     """
     first: dict[str, Candidate] = {}
     others: dict[str, list[tuple[int, int]]] = {}
+    # With a model, the rules only make the first cut; without one they decide alone.
+    rule = is_checkworthy if scorer is None else first_cut
     for cand in candidate_sentences(doc):
-        if not is_checkworthy(cand.text):
+        if not rule(cand.text):
             continue
         key = repetition_key(cand.text)
         if key in first:

@@ -21,7 +21,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from claims.checkworthy import is_checkworthy
 from claims.split import candidate_sentences, repetition_key
 from claims.types import Document
 from pipeline.ingest import document_from_bytes, document_from_text
@@ -60,12 +59,16 @@ def _documents(shared: Path) -> Iterator[tuple[str, str, Document]]:
         for line in (shared / "data/fakehealth-releases/content_HealthRelease.jsonl").open()
     ]
     rows = [r for r in rows if 0 < len(r["text"]) <= FAKEHEALTH_MAX_CHARS]
-    for r in sorted(random.Random(SEED).sample(rows, FAKEHEALTH_DOCUMENTS), key=lambda r: r["news_id"]):
+    for r in sorted(
+        random.Random(SEED).sample(rows, FAKEHEALTH_DOCUMENTS), key=lambda r: r["news_id"]
+    ):
         doc = document_from_text(r["text"], r["news_id"], _NOW, title=r["title"] or None)
         yield "fakehealth", f"fakehealth:{r['news_id']}", doc
 
     abstracts = [json.loads(line) for line in (shared / "data/scifact/corpus.jsonl").open()]
-    for a in sorted(random.Random(SEED).sample(abstracts, SCIFACT_ABSTRACTS), key=lambda a: a["doc_id"]):
+    for a in sorted(
+        random.Random(SEED).sample(abstracts, SCIFACT_ABSTRACTS), key=lambda a: a["doc_id"]
+    ):
         text = " ".join(s.strip() for s in a["abstract"])
         doc = document_from_text(text, str(a["doc_id"]), _NOW, title=a["title"])
         yield "scifact", f"scifact:{a['doc_id']}", doc
@@ -73,7 +76,8 @@ def _documents(shared: Path) -> Iterator[tuple[str, str, Document]]:
     with (shared / "data/healthfc/healthfc_train.csv").open(encoding="utf-8") as f:
         claims = list(csv.DictReader(f))
     for n, row in sorted(
-        (n, row) for n, row in enumerate(claims)
+        (n, row)
+        for n, row in enumerate(claims)
         if n in set(random.Random(SEED).sample(range(len(claims)), HEALTHFC_ARTICLES))
     ):
         text = f"{row['en_claim'].strip()}\n\n{row['en_explanation'].strip()}"
@@ -97,7 +101,6 @@ def candidates(shared: Path) -> Iterator[dict[str, object]]:
                 "corpus": corpus,
                 "start": cand.start,
                 "end": cand.end,
-                "rules": is_checkworthy(cand.text),
                 "split": split_of(source, corpus),
             }
 
