@@ -182,6 +182,13 @@ def _claim(checked: CheckedClaim, mark: str, placed: bool) -> RenderableType:
     parts: list[RenderableType] = [head, Text("“" + one_line(claim.text) + "”", style="italic")]
     if verdict.rationale:
         parts.append(Text("Why: ", style="bold").append(_src(verdict.rationale)))
+    if claim.context:
+        parts.append(Text("Refers to: ", style="bold").append(_src(claim.context)))
+    if claim.also_at:
+        times = len(claim.also_at)
+        parts.append(
+            Text(f"Repeated {times} more time{'s' if times != 1 else ''} in the text, checked once")
+        )
     query = Text("Query: ", style="bold")
     if verdict.query:
         # Relaxed PubMed terms run to hundreds of characters; the JSON keeps them whole.
