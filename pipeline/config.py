@@ -20,6 +20,9 @@ DEFAULT_EMAIL = "claimscan@users.noreply.invalid"
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STANCE_MODEL = PACKAGE_DIR / "models" / "stance"
 DEFAULT_PROMO_MODEL = PACKAGE_DIR / "models" / "promo"
+DEFAULT_CHECKWORTHY_MODEL = PACKAGE_DIR / "models" / "checkworthy"
+RULES_ONLY = "rules"
+"""``checkworthy_model`` value that splits with the rules alone, without the trained head."""
 
 
 def _default_cache_path(env: Mapping[str, str]) -> Path:
@@ -72,6 +75,8 @@ class Config:
     """P(promotional) from which a claim is labelled commercial-promotional; None uses the
     head's own threshold (0.25 as shipped, chosen for the best cross-validated F1). Raise
     it to flag fewer sentences with more precision."""
+    checkworthy_model: str = str(DEFAULT_CHECKWORTHY_MODEL)
+    """Check-worthiness head directory, or ``rules`` to choose claims by the rules alone."""
     search_workers: int = 4
     """E-utilities searches in flight at once (the rate limit still applies to all)."""
     batch_claims: int = 24
@@ -98,6 +103,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "CLAIMSCAN_BASE_MODEL": ("base_model", str),
     "CLAIMSCAN_STANCE_MODEL": ("stance_model", str),
     "CLAIMSCAN_PROMO_MODEL": ("promo_model", str),
+    "CLAIMSCAN_CHECKWORTHY_MODEL": ("checkworthy_model", str),
     "CLAIMSCAN_PROMO_THRESHOLD": ("promo_threshold", float),
     "CLAIMSCAN_RETMAX": ("retmax", int),
 }

@@ -54,10 +54,8 @@ def _documents(shared: Path) -> Iterator[tuple[str, str, Document]]:
         for doc in document_from_bytes(path.read_bytes(), path.name, _NOW):
             yield "seed", f"seed:{path.stem}", doc
 
-    rows = [
-        json.loads(line)
-        for line in (shared / "data/fakehealth-releases/content_HealthRelease.jsonl").open()
-    ]
+    releases = shared / "data/fakehealth-releases/content_HealthRelease.jsonl"
+    rows = [json.loads(line) for line in releases.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if 0 < len(r["text"]) <= FAKEHEALTH_MAX_CHARS]
     for r in sorted(
         random.Random(SEED).sample(rows, FAKEHEALTH_DOCUMENTS), key=lambda r: r["news_id"]
@@ -65,7 +63,8 @@ def _documents(shared: Path) -> Iterator[tuple[str, str, Document]]:
         doc = document_from_text(r["text"], r["news_id"], _NOW, title=r["title"] or None)
         yield "fakehealth", f"fakehealth:{r['news_id']}", doc
 
-    abstracts = [json.loads(line) for line in (shared / "data/scifact/corpus.jsonl").open()]
+    corpus = (shared / "data/scifact/corpus.jsonl").read_text(encoding="utf-8")
+    abstracts = [json.loads(line) for line in corpus.splitlines()]
     for a in sorted(
         random.Random(SEED).sample(abstracts, SCIFACT_ABSTRACTS), key=lambda a: a["doc_id"]
     ):

@@ -43,7 +43,7 @@ from pipeline.train.promo import (
 
 DEFAULT_EPOCHS = 300
 DEFAULT_LR = 0.05
-DEFAULT_WEIGHT_DECAY = 1e-2
+DEFAULT_WEIGHT_DECAY = 1e-3
 TARGET_RECALL = 0.95
 """The threshold is the highest that keeps this share of checkable sentences in the
 cross-fitted train predictions: the issue asks that no claim worth checking be lost,
