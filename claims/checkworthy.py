@@ -88,6 +88,12 @@ _DISCOURSE = re.compile(
     r"stay tuned|as always)\b",
     re.IGNORECASE,
 )
+# Table-of-contents lines ("Tissue Damage . . . . . 171") and reference-list entries
+# ("O'Neil CE, Nicklas TA, Fulgoni VL (2015) …") are navigation, not prose.
+_DOT_LEADERS = re.compile(r"(?:\.\s*){6,}")
+_REFERENCE = re.compile(
+    r"^\[?\d*\]?\s*[A-Z][A-Za-z'\u2019-]+ [A-Z]{1,3},\s*[A-Z][A-Za-z'\u2019-]+ [A-Z]{1,3}\b"
+)
 _PROPOSITION = re.compile(
     r"\b(?:is|are|was|were|can|could|will|may|might|help|helps|reduce|reduces|improve|"
     r"improves|cure|cures|heal|heals|treat|treats|works?|superior|better|best|safe|"
@@ -109,8 +115,9 @@ def first_cut(sentence: str) -> bool:
     """Return False for what is never a claim, whatever a model would say. Pure.
 
     Too short or too long, questions, lead-ins ending in a colon, fragments without an
-    end mark, bylines, boilerplate (disclaimers, copyright, cookies), signposting, and
-    calls to action that promise nothing. Everything else may be a claim: a trained
+    end mark, bylines, boilerplate (disclaimers, copyright, cookies), signposting,
+    table-of-contents lines, reference-list entries, and calls to action that promise
+    nothing. Everything else may be a claim: a trained
     :class:`CheckworthyScorer` decides.
 
     Args:
@@ -126,6 +133,8 @@ def first_cut(sentence: str) -> bool:
         return False
     byline = _BYLINE.match(text) and len(words) <= BYLINE_MAX_WORDS
     if byline or _BOILERPLATE.search(text) or _DISCOURSE.match(text):
+        return False
+    if _DOT_LEADERS.search(text) or _REFERENCE.match(text):
         return False
     if _CALL_TO_ACTION.match(text):
         # A call to action stays only when it also promises something (a health

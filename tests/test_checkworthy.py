@@ -272,13 +272,17 @@ def test_candidates_script_rebuilds_exactly_the_labelled_sentences() -> None:
 @pytest.mark.parametrize(
     ("sentence", "checkable"),
     [
-        ("Fat infiltration begins as early as two weeks after injury.", True),
+        ("Smoking greatly increases the risk of lung cancer in adults.", True),
+        ("Vitamin D supplements do not prevent fractures in healthy older women.", True),
         (
-            "From this, researchers determined if participants had loss of muscle mass or "
-            "loss of muscle strength or neither.",
+            "Participants were randomly assigned to receive the drug or a placebo for "
+            "twelve weeks.",
             False,
         ),
-        ("Measurements included muscle and grip strength, muscle mass, and gait speed.", False),
+        (
+            "Blood samples were collected from each participant at baseline and after six months.",
+            False,
+        ),
     ],
 )
 def test_shipped_head_on_real_sentences(sentence: str, checkable: bool) -> None:

@@ -29,6 +29,7 @@ from pipeline.nlp.checkworthy import (
     CheckworthyClassifier,
     CheckworthyHead,
     cue_matrix,
+    model_text,
 )
 from pipeline.train.calibrate import fit_platt
 
@@ -173,7 +174,7 @@ def train_checkworthy(
     if any(r.corpus == "healthfc" for r in train):
         raise ConfigError(f"{data_file}: HealthFC sentences may not be trained on (CC BY-NC-ND)")
     embedder = load_embedder(base_model)
-    emb = embedder.encode([r.text for r in train])
+    emb = embedder.encode([model_text(r.text) for r in train])
     cues = cue_matrix([r.text for r in train])
     labels = np.array([r.label for r in train], dtype=np.float64)
     fit: dict[str, Any] = {"seed": seed, "epochs": epochs, "lr": lr, "weight_decay": weight_decay}
