@@ -27,6 +27,8 @@ from pipeline.ingest import document_from_bytes, document_from_text
 
 FAKEHEALTH_DOCUMENTS = 80
 """Press releases drawn (seed 14) from the 298 FakeHealth HealthRelease items."""
+FAKEHEALTH_MORE = 30
+"""Further releases drawn (seed 15) from the rest, labelled in a second round."""
 FAKEHEALTH_MAX_CHARS = 9000
 """Longer releases (a few reach 28,000 characters) would weigh too much on their own."""
 SCIFACT_ABSTRACTS = 25
@@ -57,9 +59,8 @@ def _documents(shared: Path) -> Iterator[tuple[str, str, Document]]:
     releases = shared / "data/fakehealth-releases/content_HealthRelease.jsonl"
     rows = [json.loads(line) for line in releases.read_text(encoding="utf-8").splitlines()]
     rows = [r for r in rows if 0 < len(r["text"]) <= FAKEHEALTH_MAX_CHARS]
-    for r in sorted(
-        random.Random(SEED).sample(rows, FAKEHEALTH_DOCUMENTS), key=lambda r: r["news_id"]
-    ):
+    first = random.Random(SEED).sample(rows, FAKEHEALTH_DOCUMENTS)
+    for r in sorted(first, key=lambda r: r["news_id"]):
         doc = document_from_text(r["text"], r["news_id"], _NOW, title=r["title"] or None)
         yield "fakehealth", f"fakehealth:{r['news_id']}", doc
 
@@ -82,6 +83,15 @@ def _documents(shared: Path) -> Iterator[tuple[str, str, Document]]:
         text = f"{row['en_claim'].strip()}\n\n{row['en_explanation'].strip()}"
         doc = document_from_text(text, row["url"], _NOW, title=row["de_title"] or None)
         yield "healthfc", f"healthfc:{n}", doc
+
+    # Second round, labelled after the first: more releases for the head to learn from.
+    chosen = {r["news_id"] for r in first}
+    rest = [r for r in rows if r["news_id"] not in chosen]
+    for r in sorted(
+        random.Random(SEED + 1).sample(rest, FAKEHEALTH_MORE), key=lambda r: r["news_id"]
+    ):
+        doc = document_from_text(r["text"], r["news_id"], _NOW, title=r["title"] or None)
+        yield "fakehealth", f"fakehealth:{r['news_id']}", doc
 
 
 def candidates(shared: Path) -> Iterator[dict[str, object]]:
