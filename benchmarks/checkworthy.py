@@ -79,12 +79,19 @@ def _labelled(records: Sequence[CheckworthyRecord], classifier: CheckworthyClass
             f"{hp:>7.3f} / {hr:.3f}"
         )
     promotional = [i for i, r in enumerate(records) if r.promotional]
-    if promotional:
-        reached = sum(promo_kept[i] for i in promotional)
-        by_rules = sum(rules[i] for i in promotional)
+    if promotional and classifier.promo is not None:
+        documents = _documents_of(records)
+        flags = classifier.promo.predict_pairs(
+            [(records[i].text, documents[records[i].source]) for i in promotional]
+        )
+        flagged = [
+            i for i, q in zip(promotional, flags, strict=True) if q >= classifier.promo.threshold
+        ]
         print(
-            f"promotional sentences reaching the promotional head: {reached}/{len(promotional)} "
-            f"with the head and the promotional pass ({by_rules} with the rules alone)"
+            f"annotated promotional: {len(promotional)}; kept by the step "
+            f"{sum(promo_kept[i] for i in promotional)} (rules alone "
+            f"{sum(rules[i] for i in promotional)}); flagged by the promotional head "
+            f"{len(flagged)}, of which kept {sum(promo_kept[i] for i in flagged)}"
         )
 
 
@@ -121,7 +128,11 @@ def _seed_documents() -> list[Document]:
     ]
 
 
-def _seeds(records: Sequence[CheckworthyRecord], classifier: CheckworthyClassifier) -> None:
+def _seeds(
+    records: Sequence[CheckworthyRecord],
+    classifier: CheckworthyClassifier,
+    thresholds: Sequence[float] = (),
+) -> None:
     seed_records = [r for r in records if r.corpus == "seed"]
     checkable = {r.text for r in seed_records if r.label}
     editor = {r.text for r in seed_records if r.editor_check}
@@ -131,6 +142,14 @@ def _seeds(records: Sequence[CheckworthyRecord], classifier: CheckworthyClassifi
         ("rules alone", lambda d: [c.text for c in extract_claims(d)[0]]),
         ("first cut + head", lambda d: [c.text for c in extract_claims(d, scorer=classifier)[0]]),
     ]
+    for t in thresholds:
+        other = classifier.with_threshold(t)
+        scorers.append(
+            (
+                f"  head at {t:.2f}",
+                lambda d, o=other: [c.text for c in extract_claims(d, scorer=o)[0]],
+            )
+        )
     print(
         f"seeds: {len(seed_records)} distinct candidate sentences in {len(documents)} "
         f"documents; {len(checkable)} checkable, {len(editor)} an editor would check, "
@@ -195,6 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=["val", "test"], default="test")
     parser.add_argument("--model", default=str(DEFAULT_CHECKWORTHY_MODEL))
     parser.add_argument("--promo-model", default=str(DEFAULT_PROMO_MODEL))
+    parser.add_argument(
+        "--thresholds",
+        default="",
+        help="comma-separated thresholds to show on the seeds besides the head's own "
+        "(to see the trade; the shipped one is chosen on training data only)",
+    )
     args = parser.parse_args(argv)
     if not DATA.is_file() or not SEEDS.is_dir():
         print(f"needs {DATA} and {SEEDS}", file=sys.stderr)
@@ -211,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         # The seeds are test documents: they wait for the final figure too.
         return 0
     print()
-    _seeds(records, classifier)
+    _seeds(records, classifier, [float(t) for t in args.thresholds.split(",") if t])
     print()
     _examples(classifier)
     print()
