@@ -143,13 +143,7 @@ def _seeds(
         ("first cut + head", lambda d: [c.text for c in extract_claims(d, scorer=classifier)[0]]),
     ]
     for t in thresholds:
-        other = classifier.with_threshold(t)
-        scorers.append(
-            (
-                f"  head at {t:.2f}",
-                lambda d, o=other: [c.text for c in extract_claims(d, scorer=o)[0]],
-            )
-        )
+        scorers.append((f"  head at {t:.2f}", _splitter(classifier.with_threshold(t))))
     print(
         f"seeds: {len(seed_records)} distinct candidate sentences in {len(documents)} "
         f"documents; {len(checkable)} checkable, {len(editor)} an editor would check, "
@@ -172,6 +166,13 @@ def _seeds(
             print(f"    lost: {text[:90]}")
     verdict = "met" if _meets(documents, classifier, editor) else "NOT met"
     print(f"issue 14 target (<= {MAX_PER_EDITOR_CLAIM:g} per editor claim, none lost): {verdict}")
+
+
+def _splitter(scorer: CheckworthyClassifier) -> Callable[[Document], list[str]]:
+    def split(doc: Document) -> list[str]:
+        return [c.text for c in extract_claims(doc, scorer=scorer)[0]]
+
+    return split
 
 
 def _meets(

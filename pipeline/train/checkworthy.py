@@ -179,7 +179,8 @@ def train_checkworthy(
     labels = np.array([r.label for r in train], dtype=np.float64)
     fit: dict[str, Any] = {"seed": seed, "epochs": epochs, "lr": lr, "weight_decay": weight_decay}
     weight, bias, mean, std, final_loss = _fit_linear(emb, cues, labels, **fit)
-    cv_logits = _cross_fitted_logits(train, emb, cues, **fit)
+    # It reads only ``source`` and ``label``, which these records share with PromoRecord.
+    cv_logits = _cross_fitted_logits(train, emb, cues, **fit)  # type: ignore[arg-type]
     if cv_logits is None:
         raise ConfigError(f"{data_file}: too few training documents to cross-fit a threshold")
     # A shift as well as a temperature: the class-balanced loss moves every logit.
