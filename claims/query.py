@@ -170,6 +170,8 @@ _CODE_HEADS = frozenset("vitamin type omega grade stage class phase il factor co
 
 # Demonstratives pointing back to the context: "these muscles", "this study".
 _ANAPHOR = re.compile(r"\b(?:this|these|that|those|such|the same)\s+([a-z][a-z-]+)", re.I)
+# A subject pronoun left after that: "It transforms.", "They work less well …".
+_BARE_SUBJECT = re.compile(r"^\W*(?:it|its|they|their|he|she|this|that|these|those)\b", re.I)
 _REFERENTIAL_NOUNS = frozenset(
     "study studies trial trials research findings finding results paper analysis "
     "review drug drugs treatment therapy intervention supplement compound".split()
@@ -252,7 +254,14 @@ def _resolve_context(text: str, context: str) -> str:
                 return " ".join(context_words[start : i + 1])
         return match.group(0)
 
-    return _ANAPHOR.sub(replace, text)
+    text = _ANAPHOR.sub(replace, text)
+    if _BARE_SUBJECT.match(text):
+        # "It causes direct injury …" (#14): the subject is in the context, most often
+        # the previous sentence's subject, so its earliest informative words stand in.
+        top = sorted(_extract(context), key=lambda t: (-t.score, t.position))[:4]
+        referent = " ".join(t.text for t in sorted(top, key=lambda t: t.position)[:2])
+        text = f"{referent} {text}" if referent else text
+    return text
 
 
 def _extract(text: str) -> list[_Term]:

@@ -11,7 +11,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from claims.checkworthy import is_checkworthy, looks_like_heading
+from claims.checkworthy import (
+    CheckworthyScorer,
+    first_cut,
+    is_checkworthy,
+    looks_like_heading,
+    referent_context,
+)
 from claims.types import Claim, Document
 
 _ABBREVIATIONS = frozenset(
@@ -89,21 +95,28 @@ def sentence_spans(text: str) -> Iterator[Span]:
             yield Span(line_start + start, line_start + end, line_start)
 
 
-def extract_claims(doc: Document, *, max_claims: int | None = None) -> tuple[list[Claim], int]:
-    """Find the checkable claims in a document.
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A sentence of a document that is not a heading, before any check-worthiness test."""
 
-    Args:
-        doc: The document; offsets refer to ``doc.text``.
-        max_claims: Keep at most this many claims (in text order).
+    start: int
+    end: int
+    text: str
+    heading: str
+    """The nearest heading above it (the document title before the first heading)."""
+    previous: str
+    """The sentence before it in the same section; "" for a section's first sentence."""
 
-    Returns:
-        The claims, and how many checkable sentences were left out by ``max_claims``.
+
+def candidate_sentences(doc: Document) -> Iterator[Candidate]:
+    """Yield every sentence of a document outside headings, in text order.
+
+    Heading lines (from ``doc.headings`` or short lines without an end mark) are not
+    candidates; each one starts a new section.
     """
     heading_at = {offset: heading for offset, heading in doc.headings}
-    heading = ""
+    heading = doc.title
     previous = ""
-    claims: list[Claim] = []
-    dropped = 0
     line_start = -1
     line_heading: str | None = None
     for span in sentence_spans(doc.text):
@@ -120,22 +133,76 @@ def extract_claims(doc: Document, *, max_claims: int | None = None) -> tuple[lis
             heading = line_heading
             previous = ""
             continue
-        if is_checkworthy(sentence):
-            if max_claims is not None and len(claims) >= max_claims:
-                dropped += 1
-            else:
-                context = " ".join(p for p in (heading, previous) if p)
-                claims.append(
-                    Claim(
-                        id=Claim.make_id(doc.url, span.start, span.end, sentence),
-                        text=sentence,
-                        document_url=doc.url,
-                        start=span.start,
-                        end=span.end,
-                        context=context,
-                    )
-                )
+        yield Candidate(span.start, span.end, sentence, heading, previous)
         previous = sentence
+
+
+def repetition_key(sentence: str) -> str:
+    """Text under which two occurrences of one sentence are the same claim.
+
+    Pages with tabs or sidebars repeat passages with only spacing, case or quote
+    marks changed.
+    """
+    return " ".join(sentence.translate(_QUOTES).casefold().split())
+
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
+
+
+def extract_claims(
+    doc: Document,
+    *,
+    max_claims: int | None = None,
+    scorer: CheckworthyScorer | None = None,
+) -> tuple[list[Claim], int]:
+    """Find the checkable claims in a document, each once.
+
+    Headings never become claims. The rules in :mod:`claims.checkworthy` make the
+    cheap first cut (bylines, boilerplate, questions, fragments); ``scorer``, when given,
+    decides among what is left, and without one the rules' health-term test does. A
+    sentence the document repeats becomes one claim at its first place, with the other
+    places in ``Claim.also_at``.
+
+    Args:
+        doc: The document; offsets refer to ``doc.text``.
+        max_claims: Keep at most this many claims (in text order).
+        scorer: A trained check-worthiness model; None keeps every sentence the rules keep.
+
+    Returns:
+        The claims, and how many checkable sentences were left out by ``max_claims``.
+    """
+    first: dict[str, Candidate] = {}
+    others: dict[str, list[tuple[int, int]]] = {}
+    # With a model, the rules only make the first cut; without one they decide alone.
+    rule = is_checkworthy if scorer is None else first_cut
+    for cand in candidate_sentences(doc):
+        if not rule(cand.text):
+            continue
+        key = repetition_key(cand.text)
+        if key in first:
+            others[key].append((cand.start, cand.end))
+        else:
+            first[key] = cand
+            others[key] = []
+    kept = list(first.items())
+    if scorer is not None and kept:
+        verdicts = scorer.checkworthy([cand.text for _, cand in kept], doc)
+        kept = [item for item, keep in zip(kept, verdicts, strict=True) if keep]
+    dropped = 0
+    if max_claims is not None and len(kept) > max_claims:
+        kept, dropped = kept[:max_claims], len(kept) - max_claims
+    claims = [
+        Claim(
+            id=Claim.make_id(doc.url, cand.start, cand.end, cand.text),
+            text=cand.text,
+            document_url=doc.url,
+            start=cand.start,
+            end=cand.end,
+            context=referent_context(cand.text, cand.previous, cand.heading),
+            also_at=tuple(others[key]),
+        )
+        for key, cand in kept
+    ]
     return claims, dropped
 
 

@@ -105,7 +105,12 @@ class Claim:
     start: int
     end: int
     context: str = ""
-    """Nearest heading and previous sentence, for resolving "this study", "these muscles"."""
+    """What a pronoun or demonstrative subject points back to ("It transforms.", "These
+    muscles …"): the previous sentence, or the section heading at a section start; ""
+    when the sentence names its own subject. Searched with the claim and shown beside it."""
+    also_at: tuple[tuple[int, int], ...] = ()
+    """(start, end) of the other places the document repeats this sentence (tabs,
+    sidebars): one claim, checked once, shown at every place."""
 
     @staticmethod
     def make_id(document_url: str, start: int, end: int, text: str) -> str:

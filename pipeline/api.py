@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from claims.types import Report
-from pipeline.config import Config, load_config
+from pipeline.config import RULES_ONLY, Config, load_config
 from pipeline.nlp.protocols import StanceModel
 from pipeline.run import Models, Progress, _noop, run, run_claims
 
@@ -27,8 +27,9 @@ def load_models(
     per_claim: int = 8,
     quantize: bool = False,
     int8_selector: bool = False,
+    checkworthy_model: str = RULES_ONLY,
 ) -> Models:
-    """Load the stance, promotional and embedding models once per process.
+    """Load the stance, promotional, check-worthiness and embedding models once per process.
 
     Args:
         stance_model: Stance adapter directory, model directory or hub id.
@@ -38,6 +39,7 @@ def load_models(
         quantize: Run the encoders' Linear layers in dynamic int8 (faster on CPU).
         int8_selector: Rank evidence sentences with an int8 copy of the encoder even
             when ``quantize`` is off (see ``Config.int8_selector``).
+        checkworthy_model: Check-worthiness head directory, or ``rules`` for none.
 
     Raises:
         ModelLoadError: A model directory or hub id cannot be loaded.
@@ -52,6 +54,13 @@ def load_models(
     # Loaded on first use: claims without evidence never need it.
     stance: StanceModel = LazyStance(stance_model)
     promo = load_promo_classifier(promo_model, base_model)
+    checkworthy = None
+    if checkworthy_model != RULES_ONLY:
+        from pipeline.nlp.checkworthy import load_checkworthy_classifier
+
+        # Loaded before any int8 copy is made: the head reads the float32 vectors it was
+        # trained on, and keeps what the promotional head would flag.
+        checkworthy = load_checkworthy_classifier(checkworthy_model, base_model).with_promo(promo)
     if quantize:
         fast = int8_copy(embedder)
         if promo.embedder is embedder:
@@ -67,6 +76,7 @@ def load_models(
         promo=promo,
         selector=EvidenceSelector(embedder, per_claim=per_claim),
         names={"stance": stance.name, "encoder": embedder.name},
+        checkworthy=checkworthy,
     )
 
 
@@ -79,6 +89,7 @@ def models_for(config: Config) -> Models:
         config.evidence_candidates,
         config.quantize,
         config.int8_selector,
+        config.checkworthy_model,
     )
 
 

@@ -21,6 +21,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STANCE_MODEL = PACKAGE_DIR / "models" / "stance"
 FAST_STANCE_MODEL = PACKAGE_DIR / "models" / "stance-fast"
 DEFAULT_PROMO_MODEL = PACKAGE_DIR / "models" / "promo"
+DEFAULT_CHECKWORTHY_MODEL = PACKAGE_DIR / "models" / "checkworthy"
+RULES_ONLY = "rules"
+"""``checkworthy_model`` value that splits with the rules alone, without the trained head."""
 
 
 def _default_cache_path(env: Mapping[str, str]) -> Path:
@@ -80,6 +83,8 @@ class Config:
     """P(promotional) from which a claim is labelled commercial-promotional; None means
     0.5 (more likely than not). Claims from the head's own threshold up to this one are
     marked "possibly promotional" instead. Raise it to flag fewer, surer sentences."""
+    checkworthy_model: str = str(DEFAULT_CHECKWORTHY_MODEL)
+    """Check-worthiness head directory, or ``rules`` to choose claims by the rules alone."""
     search_workers: int = 4
     """E-utilities searches in flight at once (the rate limit still applies to all)."""
     batch_claims: int = 24
@@ -106,6 +111,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "CLAIMSCAN_BASE_MODEL": ("base_model", str),
     "CLAIMSCAN_STANCE_MODEL": ("stance_model", str),
     "CLAIMSCAN_PROMO_MODEL": ("promo_model", str),
+    "CLAIMSCAN_CHECKWORTHY_MODEL": ("checkworthy_model", str),
     "CLAIMSCAN_PROMO_THRESHOLD": ("promo_threshold", float),
     "CLAIMSCAN_RETMAX": ("retmax", int),
     "CLAIMSCAN_EVIDENCE_UNIT": ("evidence_unit", str),

@@ -16,6 +16,7 @@ from typing import BinaryIO, cast
 
 import httpx
 
+from claims.checkworthy import CheckworthyScorer
 from claims.split import claim_from_text, extract_claims
 from claims.types import (
     CheckedClaim,
@@ -50,6 +51,8 @@ class Models:
     promo: PromoModel
     selector: EvidenceSelector
     names: dict[str, str] = field(default_factory=dict)
+    checkworthy: CheckworthyScorer | None = None
+    """Chooses claims among the sentences the rules let through; None: the rules alone."""
 
     @property
     def description(self) -> str:
@@ -217,17 +220,29 @@ def assess(
         documents: From ingest, or built from given claims.
         config: Retrieval, evidence-unit and cap settings.
         pubmed: The E-utilities client (``pipeline.pubmed.PubMed``).
-        models: Stance, promotional and evidence-selection models, or a callable
-            returning them: it is first called once the first batch's searches are
-            back, so models can load while those requests are in flight.
+        models: Stance, promotional, evidence-selection and check-worthiness models,
+            or a callable returning them: when splitting it is called before the
+            claims are chosen, otherwise once the first batch's searches are back, so
+            models can load while those requests are in flight.
         progress: Progress callback.
         split: False to treat each document's whole text as one claim.
     """
     failures: list[Failure] = []
+    loaded: list[Models] = []
+
+    def get_models() -> Models:
+        if not loaded:
+            loaded.append(models() if callable(models) else models)
+        return loaded[0]
+
     per_doc: list[tuple[Document, list[Claim], tuple[str, ...]]] = []
     for doc in documents:
         if split:
-            claims, dropped = extract_claims(doc, max_claims=config.max_claims_per_document)
+            claims, dropped = extract_claims(
+                doc,
+                max_claims=config.max_claims_per_document,
+                scorer=get_models().checkworthy,
+            )
             notes = (
                 (
                     f"{dropped} further claims were not checked: the limit is "
@@ -241,13 +256,6 @@ def assess(
         per_doc.append((doc, claims, notes))
 
     all_claims = [c for _, claims, _ in per_doc for c in claims]
-    loaded: list[Models] = []
-
-    def get_models() -> Models:
-        if not loaded:
-            loaded.append(models() if callable(models) else models)
-        return loaded[0]
-
     document_of = {c.id: doc for doc, claims, _ in per_doc for c in claims}
     retrievals: dict[str, Retrieval] = {}
     stance: dict[str, list[ScoredSentence]] = {}

@@ -120,3 +120,25 @@ def test_query_module_is_pure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("claim", "context", "referent"),
+    [
+        (
+            "It causes direct injury to the deep spinal muscles.",
+            "A whiplash event does not just strain the muscles of the neck and upper spine.",
+            "whiplash",
+        ),
+        (
+            "They work less well when the tissue has been replaced by scar and fat.",
+            "Physiotherapy, exercise, and manual therapy are valuable tools for spinal pain.",
+            "physiotherapy",
+        ),
+    ],
+)
+def test_issue_14_pronoun_subject_is_searched_with_its_referent(
+    claim: str, context: str, referent: str
+) -> None:
+    assert referent in build_queries(claim, context)[0]
+    assert referent not in build_queries(claim)[0]

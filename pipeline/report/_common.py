@@ -275,26 +275,37 @@ class Segment:
     text: str
     claim: int | None = None
     """Index into the document's claims, or None for plain text."""
+    occurrence: int = 0
+    """Which place of a repeated claim this is: 0 for ``start``/``end``, then ``also_at``."""
+
+
+def placed_spans(text: str, claims: tuple[CheckedClaim, ...]) -> list[tuple[int, int, int, int]]:
+    """Return (start, end, claim index, occurrence) of every place a claim is highlighted.
+
+    Each claim is highlighted at ``start``/``end`` (occurrence 0) and at each of its
+    ``also_at`` places. A place is kept when it lies inside the text and does not
+    overlap a place that starts earlier (ties go to the longer, then the first claim).
+    """
+    candidates = sorted(
+        (start, -end, i, n)
+        for i, checked in enumerate(claims)
+        for n, (start, end) in enumerate(
+            ((checked.claim.start, checked.claim.end), *checked.claim.also_at)
+        )
+    )
+    placed: list[tuple[int, int, int, int]] = []
+    cursor = 0
+    for start, neg_end, i, n in candidates:
+        end = -neg_end
+        if 0 <= start < end <= len(text) and start >= cursor:
+            placed.append((start, end, i, n))
+            cursor = end
+    return placed
 
 
 def placed_claims(text: str, claims: tuple[CheckedClaim, ...]) -> set[int]:
-    """Return indexes of claims that can be highlighted in ``text``.
-
-    A claim is placed when its offsets lie inside the text and it does not
-    overlap a claim that starts earlier (ties go to the longer, then the first).
-    """
-    order = sorted(
-        range(len(claims)),
-        key=lambda i: (claims[i].claim.start, -claims[i].claim.end, i),
-    )
-    placed: set[int] = set()
-    cursor = 0
-    for i in order:
-        start, end = claims[i].claim.start, claims[i].claim.end
-        if 0 <= start < end <= len(text) and start >= cursor:
-            placed.add(i)
-            cursor = end
-    return placed
+    """Return indexes of claims that can be highlighted in ``text`` at their first place."""
+    return {i for _, _, i, n in placed_spans(text, claims) if n == 0}
 
 
 def segments(
@@ -309,23 +320,19 @@ def segments(
         end: Where the window ends; None for the end of the text.
 
     Returns:
-        Segments in text order whose texts join to ``text[start:end]``. Claims
-        outside the window, overlapping an earlier claim or with offsets
-        outside the text are left unhighlighted.
+        Segments in text order whose texts join to ``text[start:end]``. A repeated
+        claim gives one segment per place. Places outside the window, overlapping an
+        earlier place or with offsets outside the text are left unhighlighted.
     """
     stop = len(text) if end is None else end
-    placed = placed_claims(text, claims)
-    spans = sorted(
-        (claims[i].claim.start, claims[i].claim.end, i)
-        for i in placed
-        if claims[i].claim.start >= start and claims[i].claim.end <= stop
-    )
     out: list[Segment] = []
     cursor = start
-    for s, e, i in spans:
+    for s, e, i, n in placed_spans(text, claims):
+        if s < start or e > stop:
+            continue
         if s > cursor:
             out.append(Segment(text[cursor:s]))
-        out.append(Segment(text[s:e], i))
+        out.append(Segment(text[s:e], i, n))
         cursor = e
     if cursor < stop:
         out.append(Segment(text[cursor:stop]))
@@ -354,15 +361,15 @@ def claim_windows(text: str, claims: tuple[CheckedClaim, ...]) -> list[tuple[int
     A claim that crosses a paragraph break pulls in every paragraph it touches,
     so highlighted claims are never cut.
     """
-    placed = placed_claims(text, claims)
+    placed = [(s, e) for s, e, _, _ in placed_spans(text, claims)]
     wanted: list[tuple[int, int]] = []
     for s, e in paragraphs(text):
-        if any(claims[i].claim.start < e and claims[i].claim.end > s for i in placed):
+        if any(cs < e and ce > s for cs, ce in placed):
             wanted.append((s, e))
     merged: list[tuple[int, int]] = []
     for s, e in wanted:
         # Extend to cover claims that run past the paragraph's end.
-        e = max([e] + [claims[i].claim.end for i in placed if s <= claims[i].claim.start < e])
+        e = max([e] + [ce for cs, ce in placed if s <= cs < e])
         if merged and s <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], e))
         else:

@@ -38,7 +38,7 @@ from pipeline.report._common import (
     marker,
     model_names,
     one_line,
-    placed_claims,
+    placed_spans,
     pubmed_url,
     qualifier_text,
     segments,
@@ -90,12 +90,20 @@ class _ClaimView:
     evidence: tuple[_EvidenceView, ...]
     model: str
     placed: bool
+    repeats: tuple[str, ...]
+    """Element ids of the other highlighted places of a repeated claim."""
+    repeat_count: int
+    """How many other places the document repeats the claim at (placed or not)."""
+    also_retrieved: tuple[str, ...]
+    """PMIDs retrieved but not about the claim: listed, never cited."""
 
 
 @dataclass(frozen=True, slots=True)
 class _SegmentView:
     text: str
     claim: _ClaimView | None
+    element_id: str = ""
+    """``claim-…`` id of this highlight; a repeated claim's later places get a suffix."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,12 +197,22 @@ def _evidence_view(item: EvidenceItem) -> _EvidenceView:
     )
 
 
+def _occurrence_id(anchor: str, occurrence: int) -> str:
+    return f"claim-{anchor}" if occurrence == 0 else f"claim-{anchor}-{occurrence + 1}"
+
+
 def _claim_view(
-    checked: CheckedClaim, text: str, doc_number: int, number: int, placed: bool
+    checked: CheckedClaim,
+    text: str,
+    doc_number: int,
+    number: int,
+    placed: bool,
+    repeats: tuple[int, ...] = (),
 ) -> _ClaimView:
     claim, verdict = checked.claim, checked.verdict
+    anchor = f"d{doc_number}-c{number}"
     return _ClaimView(
-        anchor=f"d{doc_number}-c{number}",
+        anchor=anchor,
         marker=marker(verdict.label, number),
         label=verdict.label.value,
         label_title=LABEL_TITLES[verdict.label],
@@ -211,18 +229,33 @@ def _claim_view(
         ),
         model=one_line(model_names(verdict.model)),
         placed=placed,
+        repeats=tuple(_occurrence_id(anchor, n) for n in repeats),
+        repeat_count=len(claim.also_at),
+        # PMIDs are digits from our parser; anything else is not linked at all.
+        also_retrieved=tuple(p for p in verdict.also_retrieved if p.isdigit()),
     )
 
 
 def _document_view(doc_report: DocumentReport, number: int) -> _DocumentView:
     doc = doc_report.document
-    placed = placed_claims(doc.text, doc_report.claims)
+    spans = placed_spans(doc.text, doc_report.claims)
+    placed = {i for _, _, i, n in spans if n == 0}
+    repeats: dict[int, list[int]] = {}
+    for _, _, i, n in spans:
+        if n:
+            repeats.setdefault(i, []).append(n)
     claims = tuple(
-        _claim_view(checked, doc.text, number, i + 1, i in placed)
+        _claim_view(checked, doc.text, number, i + 1, i in placed, tuple(repeats.get(i, ())))
         for i, checked in enumerate(doc_report.claims)
     )
     pieces = tuple(
-        _SegmentView(clean_text(seg.text), None if seg.claim is None else claims[seg.claim])
+        _SegmentView(clean_text(seg.text), None)
+        if seg.claim is None
+        else _SegmentView(
+            clean_text(seg.text),
+            claims[seg.claim],
+            _occurrence_id(claims[seg.claim].anchor, seg.occurrence),
+        )
         for seg in segments(doc.text, doc_report.claims)
     )
     return _DocumentView(

@@ -76,7 +76,8 @@ def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
         checked: The claim and its verdict.
 
     Returns:
-        A dict with ``id``, ``text``, ``start``, ``end``, ``context``, ``label``,
+        A dict with ``id``, ``text``, ``start``, ``end``, ``context``, ``also_at`` (the
+        ``[start, end]`` of each other place the document repeats the claim), ``label``,
         ``confidence``, ``scores``, ``query``, ``queries_tried``,
         ``evidence_status``, ``evidence``, ``rationale``, ``model``, ``qualifiers``
         and ``also_retrieved``.
@@ -88,6 +89,7 @@ def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
         "start": claim.start,
         "end": claim.end,
         "context": claim.context,
+        "also_at": [[start, end] for start, end in claim.also_at],
         "label": verdict.label.value,
         "confidence": verdict.confidence,
         "scores": dict(verdict.scores),
@@ -301,6 +303,28 @@ def _load_evidence(r: _Reader) -> EvidenceItem:
     )
 
 
+def _offsets(r: _Reader, key: str, text_length: int) -> tuple[tuple[int, int], ...]:
+    """Read a list of [start, end] pairs that fit the text; absent means none."""
+    # Reports written before #14 have no such key.
+    where, pairs = r.get_list(key, default=[])
+    out: list[tuple[int, int]] = []
+    for i, pair in enumerate(pairs):
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair)
+        ):
+            raise ReportError(f"{where}[{i}]: expected [start, end] integers, got {pair!r}")
+        start, end = pair
+        if not 0 <= start <= end <= text_length:
+            raise ReportError(
+                f"{where}[{i}]: offsets start={start}, end={end} do not fit the document "
+                f"text ({text_length} characters)"
+            )
+        out.append((start, end))
+    return tuple(out)
+
+
 def _load_claim(
     r: _Reader, document_url: str, text_length: int, version: int = SCHEMA_VERSION
 ) -> CheckedClaim:
@@ -310,6 +334,7 @@ def _load_claim(
             f"{r.path}: offsets start={start}, end={end} do not fit the document text "
             f"({text_length} characters)"
         )
+    also_at = _offsets(r, "also_at", text_length)
     scores = r.get_object("scores")
     claim_id = r.get_str("id")
     claim = Claim(
@@ -319,6 +344,7 @@ def _load_claim(
         start=start,
         end=end,
         context=r.get_str("context"),
+        also_at=also_at,
     )
     label = r.get_enum("label", Label, _values(Label))
     status = r.get_enum("evidence_status", EvidenceStatus, _values(EvidenceStatus))

@@ -117,6 +117,13 @@ def _claim_details(checked: CheckedClaim, number: int) -> list[str]:
     ]
     if verdict.rationale:
         lines.append(f"- Why: {escape(verdict.rationale)}")
+    if claim.context:
+        lines.append(f"- Refers to: {escape(claim.context)}")
+    if claim.also_at:
+        times = len(claim.also_at)
+        lines.append(
+            f"- Repeated {times} more time{'s' if times != 1 else ''} in the text, checked once"
+        )
     # Inside a code span nothing is interpreted; only a backtick or a blank line
     # could end it early, so both are removed.
     query = f"`{one_line(verdict.query).replace('`', '')}`" if verdict.query else "none"

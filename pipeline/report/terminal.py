@@ -219,6 +219,13 @@ def _claim(
     parts: list[RenderableType] = [head, Text("“" + one_line(claim.text) + "”", style="italic")]
     if verdict.rationale:
         parts.append(_labelled("Why", _src(verdict.rationale)))
+    if claim.context:
+        parts.append(_labelled("Refers to", _src(claim.context)))
+    if claim.also_at:
+        times = len(claim.also_at)
+        parts.append(
+            Text(f"Repeated {times} more time{'s' if times != 1 else ''} in the text, checked once")
+        )
     if query:
         term = Text()
         if verdict.query:

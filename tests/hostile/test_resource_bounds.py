@@ -26,6 +26,14 @@ SENTENCE = "Exercise therapy reduces pain in adults with chronic low back pain. 
 TWO_MB = 2 * 1024 * 1024
 
 
+def _distinct(joiner: str) -> str:
+    """About 2 MB of sentences that differ, so none is folded into another (#14)."""
+    n = TWO_MB // (len(SENTENCE) + 6)
+    return joiner.join(
+        f"Exercise therapy {i} reduces pain in adults with back pain. " for i in range(n)
+    )
+
+
 def _doc(text: str) -> Document:
     return Document(
         url="https://example.org/big",
@@ -46,14 +54,23 @@ def _doc(text: str) -> Document:
 def test_issue_7_two_megabyte_article_splits_in_bounded_time(layout: str) -> None:
     # Before: one 2 MB line took about half an hour (a copy of the rest of the line per
     # sentence, and an abbreviation search over the whole line before each period).
-    joiner = "" if layout == "one-line" else "\n\n"
-    text = joiner.join([SENTENCE] * (TWO_MB // len(SENTENCE)))
+    text = _distinct("" if layout == "one-line" else "\n\n")
     (doc,) = document_from_bytes(text.encode(), "big.txt", NOW)
     started = time.monotonic()
     claims, dropped = extract_claims(doc, max_claims=80)
     assert time.monotonic() - started < 10
     assert len(claims) == 80 and dropped > 20_000
     assert all(doc.text[c.start : c.end] == c.text for c in claims)
+
+
+def test_issue_14_two_megabytes_of_one_sentence_are_one_claim_in_bounded_time() -> None:
+    n = TWO_MB // len(SENTENCE)
+    (doc,) = document_from_bytes(("\n\n".join([SENTENCE] * n)).encode(), "big.txt", NOW)
+    started = time.monotonic()
+    claims, dropped = extract_claims(doc, max_claims=80)
+    assert time.monotonic() - started < 10
+    (claim,) = claims
+    assert dropped == 0 and len(claim.also_at) == n - 1
 
 
 @pytest.mark.parametrize(
@@ -94,7 +111,7 @@ def test_markdown_closing_hashes_still_stripped(line: str, heading: str | None) 
 
 
 def test_claim_cap_note_appears_for_a_two_megabyte_article() -> None:
-    text = "\n\n".join([SENTENCE] * (TWO_MB // len(SENTENCE))).encode()
+    text = _distinct("\n\n").encode()
     with EutilsServer(RECORDS, enforce_rate=False) as server:
         config = Config(
             eutils_url=server.base_url, cache_path=None, min_hits=1, max_claims_per_document=5

@@ -208,7 +208,7 @@ def test_issue_20_context_without_repeated_words(report: Report) -> None:
     )
     page = replace(doc, document=replace(doc.document, text=text), claims=(moved,))
     html = render_html(replace(report, documents=(page,)))
-    assert "<dd>Spine surgery should be a last resort.</dd>" in html
+    assert "Refers to: Spine surgery should be a last resort.</p>" in html
     assert "Spine Spine" not in html
 
 

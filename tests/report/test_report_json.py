@@ -16,7 +16,7 @@ DOCUMENT_FIELDS = {
     "commercial_context", "notes", "headings", "claims",
 }  # fmt: skip
 CLAIM_FIELDS = {
-    "id", "text", "start", "end", "context", "label", "confidence", "scores", "query",
+    "id", "text", "start", "end", "context", "also_at", "label", "confidence", "scores", "query",
     "queries_tried", "query_translation", "evidence_status", "evidence", "rationale", "model",
     "qualifiers", "also_retrieved",
 }  # fmt: skip
