@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
@@ -111,6 +112,7 @@ def create_app(
     *,
     load_models: Callable[[], Models] | None = None,
     pubmed: PubMed | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> Starlette:
     """Build the web application.
 
@@ -122,6 +124,8 @@ def create_app(
         config: Settings for each check.
         load_models: Returns the models; by default those ``config`` names, loaded once.
         pubmed: The E-utilities client; by default one is opened from ``config``.
+        transport: Replaces the network for page fetches (tests); the public-only rule
+            still applies unless ``settings.allow_private_urls``.
     """
 
     def default_models() -> Models:
@@ -139,6 +143,7 @@ def create_app(
             allow_private_urls=settings.allow_private_urls,
             workers=settings.workers,
             pubmed=pubmed,
+            transport=transport,
         )
         app.state.store, app.state.checker = store, checker
         app.state.secret = store.secret()

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+
 from claims.split import extract_claims
 from claims.types import Document, Report
 from pipeline.config import Config
@@ -32,6 +34,13 @@ __all__ = ["Checker"]
 log = logging.getLogger("claimscan.web")
 
 _STOP = ""
+STOPPED = "the server was stopped while this check ran; submit it again"
+JOIN_SECONDS = 30.0
+"""How long stopping waits for a check to notice; it notices at its next batch of claims."""
+
+
+class _Stopped(Exception):
+    """Raised inside a running check when the server stops."""
 
 
 def _utcnow() -> datetime:
@@ -60,6 +69,7 @@ class Checker:
         workers: Checks run at once. They share the CPU and the NCBI rate limit, so
             more than one mostly helps a short check past a long one.
         pubmed: The E-utilities client; by default one is opened from ``config``.
+        transport: Replaces the network for page fetches (tests).
         now: Clock for report times.
     """
 
@@ -72,6 +82,7 @@ class Checker:
         allow_private_urls: bool = False,
         workers: int = 1,
         pubmed: PubMed | None = None,
+        transport: httpx.BaseTransport | None = None,
         now: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.store = store
@@ -84,7 +95,8 @@ class Checker:
         self._models: Models | None = None
         self._model_error: str | None = None
         self._models_ready = threading.Event()
-        self._pages = build_client(config, public_only=not allow_private_urls)
+        self._stopping = threading.Event()
+        self._pages = build_client(config, transport, public_only=not allow_private_urls)
         self._eutils = build_client(config) if pubmed is None else None
         self.pubmed = pubmed if pubmed is not None else open_pubmed(self._eutils, config)  # type: ignore[arg-type]
 
@@ -113,11 +125,14 @@ class Checker:
             self._queue.put(check_id)
 
     def stop(self) -> None:
-        """Stop taking checks; a check that is running finishes first."""
+        """Stop the workers. A running check stops at its next batch and is marked failed;
+        queued ones stay queued, and the next start marks them failed (``Store.open``)."""
+        self._stopping.set()
         for _ in range(self._workers):
             self._queue.put(_STOP)
         for t in self._threads:
-            t.join()
+            # The model loader cannot be interrupted; it is a daemon and dies with us.
+            t.join(timeout=JOIN_SECONDS if t.name != "claimscan-models" else 0.0)
         self._threads.clear()
         self._pages.close()
         if self._eutils is not None:
@@ -157,10 +172,13 @@ class Checker:
     def _work(self) -> None:
         while True:
             check_id = self._queue.get()
-            if check_id == _STOP:
+            if check_id == _STOP or self._stopping.is_set():
                 return
             try:
                 self._run(check_id)
+            except _Stopped:
+                self.store.fail(check_id, STOPPED)
+                return
             # The worker thread is the boundary where an unexpected error would otherwise
             # end the thread silently and leave the check "running" until a restart: it
             # is logged with its traceback and the check fails with what it was.
@@ -206,12 +224,16 @@ class Checker:
         preview, total = _preview(documents, self.config)
         shown = documents[0].title if len(documents) == 1 else f"{len(documents)} items: {source}"
         self.store.set_preview(check_id, shown, preview, total)
-        self._models_ready.wait()
+        while not self._models_ready.wait(0.2):
+            if self._stopping.is_set():
+                raise _Stopped
         if self._models is None:
             self.store.fail(check_id, f"the models could not be loaded: {self._model_error}")
             return
 
         def progress(stage: str, done: int, of: int) -> None:
+            if self._stopping.is_set():
+                raise _Stopped
             if stage == "classify":
                 self.store.set_progress(check_id, done, of)
 
