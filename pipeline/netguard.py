@@ -49,6 +49,8 @@ def is_public_address(address: IPAddress) -> bool:
 def _kind(address: IPAddress) -> str:
     # Names a user recognises in the refusal message; the order matters, since a
     # loopback address is also "private" to the ipaddress module.
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return _kind(address.ipv4_mapped)
     for attribute, name in (
         ("is_loopback", "a loopback"),
         ("is_link_local", "a link-local"),
