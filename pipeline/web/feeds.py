@@ -1,24 +1,30 @@
 """What a ``claimscan feed`` state database holds, for the ``/feeds`` page. Reads files.
 
 The state is opened read-only and without the run lock (WAL lets a scan write while
-this reads), so the page never disturbs a scheduled run. Reports are read from the
-output directory the state is bound to, by the file names its index lines record.
+this reads), so the page never disturbs a scheduled run. Label counts come from the
+``index.jsonl`` and reports from ``<item id>.json`` in the output directory the state
+is bound to (``claimscan feed --out``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import ConfigError, ReportError
+from pipeline.feedscan.output import INDEX_NAME
 from pipeline.feedscan.state import connect
 
 __all__ = ["FeedItemView", "FeedView", "item_report_path", "read_feeds"]
 
 ITEMS_PER_FEED = 100
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+"""Read at most this much of ``index.jsonl`` (years of a busy newsroom's feeds)."""
+_ITEM_ID = re.compile(r"[0-9a-f]{8,64}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +60,33 @@ def _open(path: Path) -> sqlite3.Connection:
     return connect(path, readonly=True)
 
 
+def _out_dir(conn: sqlite3.Connection) -> Path | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'out_dir'").fetchone()
+    return Path(row["value"]) if row else None
+
+
+def _index(out_dir: Path | None) -> dict[str, dict[str, Any]]:
+    """The newest index line per item id (a rerun appends a new line for an edited item)."""
+    if out_dir is None:
+        return {}
+    try:
+        with (out_dir / INDEX_NAME).open(encoding="utf-8") as fh:
+            lines = fh.read(MAX_INDEX_BYTES).splitlines()
+    except OSError:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a crash, or the cap above
+        if isinstance(entry, dict) and isinstance(entry.get("item_id"), str):
+            out[entry["item_id"]] = entry
+    return out
+
+
 def read_feeds(path: Path) -> list[FeedView]:
-    """Read each feed and its newest items from a state database.
+    """Read each feed and its newest items from a state database and its index.
 
     Raises:
         ConfigError: No state database at ``path``, or an unreadable one.
@@ -63,57 +94,50 @@ def read_feeds(path: Path) -> list[FeedView]:
     try:
         conn = _open(path)
         try:
+            out_dir = _out_dir(conn)
             feeds = conn.execute("SELECT * FROM feeds ORDER BY url").fetchall()
-            out: list[FeedView] = []
+            items: dict[str, list[sqlite3.Row]] = {}
+            counts: dict[str, int] = {}
             for f in feeds:
-                count = conn.execute(
+                counts[f["url"]] = conn.execute(
                     "SELECT COUNT(*) FROM items WHERE feed = ?", (f["url"],)
                 ).fetchone()[0]
-                rows = conn.execute(
-                    "SELECT id, title, link, status, error, processed_at, index_line FROM items"
+                items[f["url"]] = conn.execute(
+                    "SELECT id, title, link, status, error, processed_at FROM items"
                     " WHERE feed = ? ORDER BY COALESCE(processed_at, last_seen) DESC, rowid DESC"
                     " LIMIT ?",
                     (f["url"], ITEMS_PER_FEED),
                 ).fetchall()
-                out.append(
-                    FeedView(
-                        url=f["url"],
-                        last_fetch_at=f["last_fetch_at"],
-                        last_status=f["last_status"],
-                        last_error=f["last_error"],
-                        items=tuple(_item(r) for r in rows),
-                        item_count=count,
-                    )
-                )
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
         raise ConfigError(f"{path} is not a readable claimscan feed state: {exc}") from exc
-    return out
+    index = _index(out_dir)
+    return [
+        FeedView(
+            url=f["url"],
+            last_fetch_at=f["last_fetch_at"],
+            last_status=f["last_status"],
+            last_error=f["last_error"],
+            items=tuple(_item(r, index.get(r["id"], {})) for r in items[f["url"]]),
+            item_count=counts[f["url"]],
+        )
+        for f in feeds
+    ]
 
 
-def _index_line(raw: str | None) -> dict[str, Any]:
-    if not raw:
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _item(row: sqlite3.Row) -> FeedItemView:
-    line = _index_line(row["index_line"])
-    labels = line.get("labels") if isinstance(line.get("labels"), dict) else {}
-    reports = line.get("reports") if isinstance(line.get("reports"), dict) else {}
+def _item(row: sqlite3.Row, entry: dict[str, Any]) -> FeedItemView:
+    labels = entry.get("labels") if isinstance(entry.get("labels"), dict) else {}
+    reports = entry.get("reports") if isinstance(entry.get("reports"), dict) else {}
+    published = entry.get("published")
     return FeedItemView(
         id=row["id"],
         title=row["title"],
         link=row["link"],
         status=row["status"],
-        published=line.get("published") if isinstance(line.get("published"), str) else None,
+        published=published if isinstance(published, str) else None,
         processed_at=row["processed_at"],
-        labels={str(k): int(v) for k, v in labels.items() if isinstance(v, int)},
+        labels={str(k): v for k, v in labels.items() if isinstance(v, int)},
         error=row["error"],
         has_report="json" in reports,
     )
@@ -123,25 +147,23 @@ def item_report_path(path: Path, item_id: str) -> Path:
     """Return the JSON report file of one item.
 
     Raises:
-        ReportError: The item is unknown, has no JSON report, or names a file outside
-            the state's output directory.
+        ReportError: The item is unknown or has no JSON report.
     """
+    # Item ids are hex digests (pipeline.feedscan.items), so one is a safe file name.
+    if not _ITEM_ID.fullmatch(item_id):
+        raise ReportError(f"{item_id!r} is not a feed item id")
     try:
         conn = _open(path)
         try:
-            meta = conn.execute("SELECT value FROM meta WHERE key = 'out_dir'").fetchone()
-            row = conn.execute("SELECT index_line FROM items WHERE id = ?", (item_id,)).fetchone()
+            out_dir = _out_dir(conn)
+            known = conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone()
         finally:
             conn.close()
     except (sqlite3.DatabaseError, ConfigError) as exc:
         raise ReportError(f"the feed state {path} cannot be read: {exc}") from exc
-    if meta is None or row is None:
-        raise ReportError(f"no feed item {item_id!r} with a report in {path}")
-    reports = _index_line(row["index_line"]).get("reports")
-    name = reports.get("json") if isinstance(reports, dict) else None
-    # Index lines name files in the output directory; anything else is not ours to read.
-    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+    report = None if out_dir is None else out_dir / f"{item_id}.json"
+    if known is None or report is None or not report.is_file():
         raise ReportError(
-            f"feed item {item_id!r} has no JSON report; run `claimscan feed` with --format json"
+            f"feed item {item_id} has no JSON report; run `claimscan feed` with --format json"
         )
-    return Path(meta["value"]) / name
+    return report
