@@ -8,8 +8,9 @@
 * **Token.** With a token, every request except ``GET /healthz``, the login page and the
   static files must carry it: ``Authorization: Bearer <token>``, or the cookie the login
   form sets (a digest of the token, never the token itself).
-* **Cross-site requests.** A POST whose ``Origin`` is not this server, or that a browser
-  marks ``Sec-Fetch-Site: cross-site``/``same-site``, is refused. Forms also carry a
+* **Cross-site requests.** A POST that a browser marks ``Sec-Fetch-Site`` other than
+  ``same-origin``, or (without that header) whose ``Origin`` is not this server, is
+  refused. Forms also carry a
   CSRF token (:func:`csrf_token`) bound to a per-browser cookie, and the JSON API only
   takes ``application/json``, which no cross-site form can send.
 * **Headers.** Every response gets a strict Content-Security-Policy (scripts, styles and
@@ -164,8 +165,11 @@ class Guard:
 
 def _same_origin(headers: Headers) -> bool:
     site = headers.get("sec-fetch-site")
-    if site is not None and site not in {"same-origin", "none"}:
-        return False
+    if site is not None:
+        # Set by the browser itself and never by a page, so it is the better witness:
+        # with "Referrer-Policy: no-referrer" (our pages' policy), a same-origin form
+        # post carries "Origin: null".
+        return site in {"same-origin", "none"}
     origin = headers.get("origin")
     if origin is None:
         # Browsers send Origin on every cross-site POST; clients such as curl send none.

@@ -28,10 +28,14 @@ __all__ = [
     "static_file",
 ]
 
-STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 # Served from the report package, so the web page and the saved HTML report share them.
 _REPORT_ASSETS = {"report.css", "report.js"}
-_WEB_ASSETS = {"web.css", "web.js"}
+_WEB_ASSETS = {"web.css", "web.js", "favicon.svg"}
 
 
 @dataclass(frozen=True, slots=True)
