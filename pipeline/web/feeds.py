@@ -18,6 +18,7 @@ from typing import Any
 from pipeline.errors import ConfigError, ReportError
 from pipeline.feedscan.output import INDEX_NAME
 from pipeline.feedscan.state import connect
+from pipeline.report._common import http_url
 
 __all__ = ["FeedItemView", "FeedView", "item_report_path", "read_feeds"]
 
@@ -40,6 +41,11 @@ class FeedItemView:
     labels: dict[str, int]
     error: str | None
     has_report: bool
+
+    @property
+    def href(self) -> str | None:
+        """The item's link when it is an http(s) URL, safe to put in ``href``."""
+        return http_url(self.link)
 
 
 @dataclass(frozen=True, slots=True)
