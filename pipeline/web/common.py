@@ -56,20 +56,31 @@ class Invalid(Exception):
 
 
 def store_of(request: Request) -> Store:
+    """The app's store (opened when the app started)."""
     return request.app.state.store  # type: ignore[no-any-return]
 
 
 def checker_of(request: Request) -> Checker:
+    """The app's background checker."""
     return request.app.state.checker  # type: ignore[no-any-return]
 
 
 def settings_of(request: Request) -> WebSettings:
+    """The settings the app was built with."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
 def validate_submission(
     url: str, text: str, title: str, upload: UploadFile | None, data: bytes | None, max_bytes: int
 ) -> tuple[str, str, str, bytes | None]:
+    """Check what was given to check: exactly one of a link, text or a file.
+
+    Returns:
+        (kind, source, title, data) for :meth:`Checker.submit`.
+
+    Raises:
+        Invalid: With what to correct.
+    """
     given = [name for name, v in (("link", url), ("text", text), ("file", upload)) if v]
     if not given:
         raise Invalid("paste a link or some text, or choose a file to check")
@@ -103,6 +114,11 @@ def validate_submission(
 
 
 def submit(request: Request, kind: str, source: str, title: str, data: bytes | None) -> str:
+    """Queue a check unless too many wait already; return its id.
+
+    Raises:
+        Invalid: (503) The queue is full.
+    """
     checker = checker_of(request)
     if checker.queued >= settings_of(request).max_queued:
         raise Invalid(
@@ -114,6 +130,14 @@ def submit(request: Request, kind: str, source: str, title: str, data: bytes | N
 def validate_review(
     row: CheckRow | None, claim_id: str, reviewer: object, label: object, note: object
 ) -> tuple[str, Label | None, str]:
+    """Check a review of one claim of a finished check.
+
+    Returns:
+        (reviewer, label or None to keep the model's, note), stripped.
+
+    Raises:
+        Invalid: 409 when the check is not finished, 404 for an unknown claim, else 400.
+    """
     if row is None or row.report is None:
         raise Invalid("this check has no finished report to review", 409)
     if claim_id not in {c["id"] for d in claims_of(row) for c in d}:
@@ -144,6 +168,7 @@ def claims_of(row: CheckRow) -> list[list[dict[str, Any]]]:
 def record_review(
     request: Request, row: CheckRow, claim_id: str, reviewer: str, label: Label | None, note: str
 ) -> dict[str, Any]:
+    """Store a review, recount the check's labels with it, and return it as JSON."""
     store = store_of(request)
     review = store.add_review(row.id, claim_id, reviewer, label, note)
     claims = [(c["id"], c["label"]) for d in claims_of(row) for c in d]
@@ -152,6 +177,7 @@ def record_review(
 
 
 def label_param(value: str | None) -> str | None:
+    """A ``?label=`` value: None when empty; Invalid unless it is a label's value."""
     if not value:
         return None
     if value not in {label.value for label in Label}:
