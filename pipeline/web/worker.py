@@ -8,6 +8,7 @@ E-utilities client, so the process-wide rate limiter spaces all their requests.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -21,6 +22,7 @@ from claims.split import extract_claims
 from claims.types import Document, Report
 from pipeline.config import Config
 from pipeline.errors import ClaimscanError, PageError
+from pipeline.evidence import EvidenceSelector
 from pipeline.http import build_client
 from pipeline.ingest import DOWNLOAD_TIMEOUTS, document_from_bytes, document_from_text
 from pipeline.ingest.pages import fetch
@@ -56,6 +58,20 @@ def _preview(documents: list[Document], config: Config) -> tuple[dict[str, Any],
         docs.append({"title": doc.title, "claims": [c.text for c in claims]})
         total += len(claims)
     return {"documents": docs}, total
+
+
+def _per_check(models: Models) -> Models:
+    """The models with an evidence selector of the check's own.
+
+    The selector caches sentence vectors for its whole life, which suits one CLI run; in
+    a server that runs for months it would grow with every abstract ever read. The
+    encoder and classifiers are shared; only the cache starts empty.
+    """
+    old = models.selector
+    selector = EvidenceSelector(
+        old.embedder, per_claim=old.per_claim, per_article=old.per_article, first_cut=old.first_cut
+    )
+    return dataclasses.replace(models, selector=selector)
 
 
 class Checker:
@@ -242,7 +258,7 @@ class Checker:
                 documents,
                 config=self.config,
                 pubmed=self.pubmed,
-                models=self._models,
+                models=_per_check(self._models),
                 progress=progress,
             )
         except ClaimscanError as exc:

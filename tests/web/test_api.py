@@ -311,3 +311,14 @@ def test_checks_at_once_share_one_rate_limit(tmp_path: Path) -> None:
         assert [s["status"] for s in states] == ["done"] * 3
         assert all(not s["report"]["failures"] for s in states)
         assert server.max_in_window() <= 3 and len(server.log) >= 6
+
+
+def test_evidence_cache_does_not_outlive_a_check(make_app: MakeApp) -> None:
+    # A server runs for months: the process-wide selector must not keep every abstract's
+    # sentence vectors (each check gets a selector of its own, sharing the encoder).
+    models = fake_models()
+    with TestClient(make_app(load_models=lambda: models), base_url=BASE) as client:
+        for text in (TEXT, COLDS):
+            assert wait_for(client, _submit(client, text=text))["status"] == "done"
+    assert models.selector._vectors == {}
+    assert models.selector.embedder.calls > 0  # type: ignore[attr-defined]
