@@ -8,7 +8,9 @@ E-utilities client, so the process-wide rate limiter spaces all their requests.
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
+import functools
 import logging
 import queue
 import threading
@@ -58,6 +60,29 @@ def _preview(documents: list[Document], config: Config) -> tuple[dict[str, Any],
         docs.append({"title": doc.title, "claims": [c.text for c in claims]})
         total += len(claims)
     return {"documents": docs}, total
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+def _trim_heap() -> None:
+    """Give the heap memory a finished check freed back to the system (glibc only).
+
+    glibc keeps freed memory in its heap, and the tensors and arrays of each check leave
+    it too fragmented to shrink by itself. With the shipped models and 4-claim articles
+    of SciFact claims, a server's resident memory grew from 664 to 1114 MB over 25
+    checks without this (MALLOC_ARENA_MAX=2 made no difference); checking 20 such
+    articles in one process with a trim after each levelled off at 619 MB.
+    """
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _per_check(models: Models) -> Models:
@@ -272,3 +297,5 @@ class Checker:
         )
         claims = [(c.claim.id, c.verdict.label.value) for d in reports for c in d.claims]
         self.store.finish(check_id, dump_report(report), effective_labels(claims, {}))
+        del reports, report
+        _trim_heap()
