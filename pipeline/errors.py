@@ -3,7 +3,7 @@
 ```
 ClaimscanError
 ├── ConfigError
-├── IngestError ── FeedError, PageError
+├── IngestError ── FeedError, PageError ── PrivateAddressRefused
 ├── PubMedError ── PubMedHTTPError ── RateLimited, PubMedUnreachable
 │                └─ PubMedParseError ── MalformedResponse
 ├── ClassifierError ── ModelLoadError
@@ -41,6 +41,11 @@ class FeedError(IngestError):
 
 class PageError(IngestError):
     """A page or file could not be fetched or had no extractable text."""
+
+
+class PrivateAddressRefused(PageError):
+    """A URL is, resolves to or redirects to a loopback, link-local or private address,
+    and the fetching client only reaches public ones (``claimscan serve``)."""
 
 
 class PubMedError(ClaimscanError):

@@ -46,7 +46,7 @@ from pipeline.report._common import (
     study_type,
 )
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "report_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,7 @@ class _EvidenceView:
 @dataclass(frozen=True, slots=True)
 class _ClaimView:
     anchor: str
+    claim_id: str
     marker: str
     label: str
     label_title: str
@@ -213,6 +214,7 @@ def _claim_view(
     anchor = f"d{doc_number}-c{number}"
     return _ClaimView(
         anchor=anchor,
+        claim_id=claim.id,
         marker=marker(verdict.label, number),
         label=verdict.label.value,
         label_title=LABEL_TITLES[verdict.label],
@@ -277,6 +279,35 @@ def _document_view(doc_report: DocumentReport, number: int) -> _DocumentView:
     )
 
 
+def report_context(report: Report) -> dict[str, object]:
+    """Return the variables ``report.html.j2`` shows for a report, escaped by the template.
+
+    ``claimscan serve`` extends that template with the same variables, so the web page
+    and the saved report look alike.
+    """
+    documents = tuple(_document_view(d, i + 1) for i, d in enumerate(report.documents))
+    if len(documents) == 1:
+        page_title = documents[0].title
+    else:
+        page_title = f"{len(documents)} documents"
+    return {
+        "page_title": page_title,
+        "generated_at": report.generated_at.isoformat(timespec="seconds"),
+        "totals": _counts(report.label_counts()),
+        "claim_total": claim_count(report),
+        "documents": documents,
+        "failures": [
+            {
+                "stage": one_line(f.stage),
+                "subject": one_line(f.subject),
+                "error_type": one_line(f.error_type),
+                "message": one_line(failure_text(f)),
+            }
+            for f in report.failures
+        ],
+    }
+
+
 def render_html(report: Report) -> str:
     """Render a report as a single self-contained HTML page.
 
@@ -288,28 +319,11 @@ def render_html(report: Report) -> str:
         inline script (pinned by a CSP hash).
     """
     script = _asset("report.js")
-    documents = tuple(_document_view(d, i + 1) for i, d in enumerate(report.documents))
-    if len(documents) == 1:
-        page_title = documents[0].title
-    else:
-        page_title = f"{len(documents)} documents"
     template = _environment().get_template("report.html.j2")
     return template.render(
         csp=_csp(script),
         # Markup: our own static assets, not source text; escaping would break them.
         style=Markup(_asset("report.css") + _label_css()),
         script=Markup(script),
-        page_title=page_title,
-        generated_at=report.generated_at.isoformat(timespec="seconds"),
-        totals=_counts(report.label_counts()),
-        claim_total=claim_count(report),
-        documents=documents,
-        failures=[
-            {
-                "stage": one_line(f.stage),
-                "error_type": one_line(f.error_type),
-                "message": one_line(failure_text(f)),
-            }
-            for f in report.failures
-        ],
+        **report_context(report),
     )
