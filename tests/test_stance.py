@@ -379,3 +379,27 @@ def test_unusable_support_calibration_is_a_model_load_error(
     (model / "stance.json").write_text(json.dumps({"support_calibration": entry}))
     with pytest.raises(ModelLoadError, match="support_calibration.*benchmarks.verdicts"):
         load_stance_classifier(str(model))
+
+
+def test_distill_stage_learns_from_teacher_probabilities(tmp_path: Path, tiny_base: Path) -> None:
+    import gzip
+
+    from pipeline.train.stance import read_teacher
+
+    pack = build_pack(DATASETS, selector=None, mine=True)
+    distill = pack.splits["distill"]
+    assert distill
+    path = tmp_path / "teacher.jsonl.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write(json.dumps({"labels": ["supports", "refutes", "neutral"], "n": len(distill)}))
+        fh.write("\n" + "\n".join(json.dumps([0.1, 0.1, 0.8]) for _ in distill) + "\n")
+    teacher = read_teacher(path)
+    recipe = make_recipe(
+        base_model=str(tiny_base), stages=("distill",), epochs=(1,), lora_r=2, batch_size=4,
+        max_length=32, passage_max_length=48,
+    )  # fmt: skip
+    result = train_stance(pack, tmp_path / "student", recipe, threads=1, teacher=teacher)
+    assert result["stages"][0]["name"] == "distill" and result["stages"][0]["steps"] > 0
+    # Without the teacher's probabilities the stage cannot run.
+    with pytest.raises(ConfigError, match="--teacher"):
+        train_stance(pack, tmp_path / "other", recipe, threads=1, resume=False)

@@ -274,6 +274,11 @@ def train_stance_pack_command(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Start from a stage checkpoint (<stage>-done.pt) of another run.",
 )
+@click.option(
+    "--teacher",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Teacher probabilities for the pack's distill pairs (for a 'distill' stage).",
+)
 @click.option("--checkpoint-every", type=int, default=200, show_default=True)
 @click.option("--no-resume", is_flag=True, help="Ignore existing checkpoints.")
 @click.option("--threads", type=int, default=2, show_default=True, help="torch CPU threads.")
@@ -299,6 +304,7 @@ def train_stance_command(
     full_finetune: bool,
     device: str,
     init_from: Path | None,
+    teacher: Path | None,
     checkpoint_every: int,
     no_resume: bool,
     threads: int,
@@ -313,14 +319,17 @@ def train_stance_command(
     (scripts/gpu_stance.sh runs it on a lent GPU).
 
     \b
-    Example:
+    Examples:
         nohup claimscan train stance --max-minutes 120 > runs/stance.log 2>&1 &
+        # the fast model, distilled from the mpnet one's probabilities:
+        claimscan train stance --base-model embedded --stages distill,in-domain \\
+            --epochs 1,2 --teacher runs/teacher.jsonl.gz --out pipeline/models/stance-fast
     """
     _share_cpus_politely()
     from rich.console import Console
 
     from pipeline.train.pack import build_pack, read_pack, write_pack
-    from pipeline.train.stance import make_recipe, train_stance
+    from pipeline.train.stance import make_recipe, read_teacher, train_stance
 
     _log_to_stderr()
     try:
@@ -362,6 +371,7 @@ def train_stance_command(
         max_minutes=max_minutes,
         threads=threads,
         command=_command_line(click.get_current_context()),
+        teacher=read_teacher(teacher) if teacher is not None else None,
     )
     Console().print(
         _metrics_table(

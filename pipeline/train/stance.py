@@ -73,8 +73,11 @@ SOURCES = (
 STAGES = {
     "intermediate": ("intermediate",),
     "in-domain": ("in-domain",),
+    "distill": ("distill",),
 }
-"""Stage name → pack splits it trains on (``--direction-flips`` adds ``flips``)."""
+"""Stage name → pack splits it trains on (``--direction-flips`` adds ``flips``). The
+``distill`` stage learns a teacher's probabilities on unlabelled retrieval-path pairs
+(``--teacher``): how the fast model inherits what the larger one reads."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,11 +199,17 @@ def _targets(pairs: Sequence[TrainPair]) -> list[int]:
     return [-1 if p.label == NOT_SUPPORTS else LABELS.index(p.label) for p in pairs]
 
 
-def _loss(logits: Any, targets: Any, weights: Any) -> Any:
-    """Class-weighted cross-entropy; a partial label scores log(P(refutes) + P(neutral))."""
+def _loss(logits: Any, targets: Any, weights: Any, soft: Any = None) -> Any:
+    """Class-weighted cross-entropy; a partial label scores log(P(refutes) + P(neutral)).
+
+    With ``soft`` (teacher probabilities, one row per example) it is the cross-entropy
+    against those instead: the student matches the teacher's whole distribution.
+    """
     import torch
 
     logp = torch.log_softmax(logits.float(), dim=-1)
+    if soft is not None:
+        return -(soft * logp).sum(dim=-1).mean()
     full = targets >= 0
     losses = []
     if full.any():
@@ -301,8 +310,11 @@ def run_stage(
     resume: bool = True,
     checkpoint_every: int = 200,
     max_minutes: float | None = None,
+    soft: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Train one stage and leave the model at its best validation weights.
+
+    ``soft`` gives teacher probabilities per pair (the ``distill`` stage).
 
     Checkpoints go to ``<checkpoint_dir>/<stage>-last.pt`` (resumable, same recipe
     only) and ``<stage>-best.pt``; a finished stage leaves ``<stage>-done.pt``, which
@@ -329,6 +341,11 @@ def run_stage(
 
     encoded = encode(trainer.tokenizer, pairs, recipe.max_length, recipe.passage_max_length)
     targets = torch.tensor(_targets(pairs), device=device)
+    soft_targets = (
+        torch.tensor([list(row) for row in soft], dtype=torch.float, device=device)
+        if soft is not None
+        else None
+    )
     counts = Counter(t for t in _targets(pairs) if t >= 0)
     present = [c for c in range(len(LABELS)) if counts[c]]
     weights = torch.tensor(
@@ -419,7 +436,12 @@ def run_stage(
                 group["lr"] = stage.lr * lr_factor(done)
             with _autocast(device):
                 logits = model(**_collate(encoded, idx, trainer.pad_id, device)).logits
-            loss = _loss(logits, targets[idx], weights)
+            loss = _loss(
+                logits,
+                targets[idx],
+                weights,
+                soft_targets[idx] if soft_targets is not None else None,
+            )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
@@ -654,6 +676,7 @@ def train_stance(
     threads: int = 2,
     command: str | None = None,
     evaluate: Callable[[Trainer], dict[str, Any]] | None = None,
+    teacher: Sequence[Sequence[float]] | None = None,
 ) -> dict[str, Any]:
     """Train every stage of ``recipe`` on ``pack`` and write the adapter to ``out_dir``.
 
@@ -675,6 +698,8 @@ def train_stance(
         command: Recorded in the model card.
         evaluate: Called with the trained model before writing; what it returns is
             added to the result (and the card, under ``heldout`` and ``direction``).
+        teacher: Probabilities a larger model gave the pack's ``distill`` pairs, in
+            order (:func:`read_teacher`); needed by a ``distill`` stage.
 
     Raises:
         ConfigError: Bad arguments, no pairs, or a checkpoint from another recipe.
@@ -708,17 +733,30 @@ def train_stance(
         encode(tokenizer, val_pairs, recipe.max_length, recipe.passage_max_length),
     )
     started = time.monotonic()
-    stages = [
-        run_stage(
-            trainer,
-            stage,
-            stage_pairs(pack, stage, recipe),
-            resume=resume,
-            checkpoint_every=checkpoint_every,
-            max_minutes=max_minutes,
+    stages = []
+    for stage in recipe.stages:
+        pairs = stage_pairs(pack, stage, recipe)
+        soft = None
+        if stage.name == "distill":
+            if teacher is None or len(teacher) != len(pack.splits.get("distill", [])):
+                raise ConfigError(
+                    "the distill stage needs --teacher: probabilities for every distill pair "
+                    "of this pack, in order (scripts/train_stance_gpu.py writes them)"
+                )
+            # Sources and the pair cap narrow pairs; keep each pair with its own row.
+            rows = {id(p): row for p, row in zip(pack.splits["distill"], teacher, strict=True)}
+            soft = [rows[id(p)] for p in pairs]
+        stages.append(
+            run_stage(
+                trainer,
+                stage,
+                pairs,
+                resume=resume,
+                checkpoint_every=checkpoint_every,
+                max_minutes=max_minutes,
+                soft=soft,
+            )
         )
-        for stage in recipe.stages
-    ]
     _, val_logits = trainer.validate()
     val_y = [LABELS.index(p.label) for p in val_pairs]
     temperature = fit_temperature(val_logits, val_y)
@@ -801,3 +839,24 @@ def heldout_evaluation(
         return out
 
     return run
+
+
+def read_teacher(path: Path) -> list[tuple[float, float, float]]:
+    """Read teacher probabilities written by ``scripts/train_stance_gpu.py``.
+
+    Raises:
+        ConfigError: The file is missing or malformed.
+    """
+    import gzip
+
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            head = json.loads(fh.readline())
+            if head.get("labels") != list(LABELS):
+                raise ConfigError(f"{str(path)!r} holds labels {head.get('labels')}, not {LABELS}")
+            rows = [tuple(float(x) for x in json.loads(line)) for line in fh if line.strip()]
+    except (OSError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"cannot read teacher probabilities {str(path)!r}: {exc}") from exc
+    if len(rows) != head.get("n") or any(len(r) != 3 for r in rows):
+        raise ConfigError(f"{str(path)!r} is truncated or malformed; write it again")
+    return [(r[0], r[1], r[2]) for r in rows]
