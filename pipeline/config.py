@@ -59,10 +59,11 @@ class Config:
     """Evidence sentences shown per claim."""
     evidence_candidates: int = 8
     """Abstract sentences the stance model reads per claim (the CPU cost per claim)."""
-    evidence_unit: str = "sentence"
-    """What the stance model reads a claim against: each chosen ``sentence``, or one
-    ``passage`` per abstract (its title and chosen sentences, as MultiVerS reads
-    abstracts). Env CLAIMSCAN_EVIDENCE_UNIT."""
+    evidence_unit: str = "passage"
+    """What the stance model reads a claim against: one ``passage`` per abstract (its
+    title and chosen sentences, as MultiVerS reads abstracts), or each chosen
+    ``sentence``. Passages won on claim-level figures (docs/models.md). Env
+    CLAIMSCAN_EVIDENCE_UNIT."""
     quantize: bool = False
     """Run the stance and promotional encoders in dynamic int8 too (env CLAIMSCAN_QUANTIZE=1)."""
     int8_selector: bool = False

@@ -173,8 +173,8 @@ def encode(
 ) -> dict[str, list[list[int]]]:
     """Tokenise pairs evidence first, claim second (:data:`INPUT_ORDER`), unpadded.
 
-    Passages get the longer limit; within it, truncation takes from the evidence first
-    so the claim is always read whole.
+    Passages get the longer limit; within it, truncation takes from the longer side
+    first, so the claim is read whole unless it is longer than its evidence.
     """
     out: dict[str, list[list[int]]] = {}
     for unit, limit in (("sentence", max_length), ("abstract", passage_max_length)):
@@ -184,7 +184,7 @@ def encode(
         enc = tokenizer(
             [pairs[i].evidence for i in idx],
             [pairs[i].claim for i in idx],
-            truncation="only_first",
+            truncation="longest_first",
             max_length=limit,
         )
         for key, rows in enc.items():
