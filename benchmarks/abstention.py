@@ -27,11 +27,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.verdicts import assess_cases, claim_inputs
+from benchmarks.verdicts import assess_cases, benchmark_config, claim_inputs
 from claims.types import Label, Stance
 from claims.verdict import decide
 from pipeline.api import models_for
-from pipeline.config import load_config
 from tests.eutils_server import load_scifact_corpus
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -56,12 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     if not CORPUS.is_file() or not all(p.is_file() for p in SETS.values()):
         print(f"needs SciFact, Check-COVID and HealthVer under {DATA}", file=sys.stderr)
         return 2
-    overrides: dict[str, object] = {"cache_path": None}
-    if args.fast:
-        overrides["fast"] = True
-    if args.evidence_unit:
-        overrides["evidence_unit"] = args.evidence_unit
-    config = load_config(overrides, env={})
+    config = benchmark_config(args.fast, args.evidence_unit, None)
     models = models_for(config)
     corpus = load_scifact_corpus(CORPUS)
     print(f"models: {models.description}; evidence unit {config.evidence_unit}")

@@ -96,6 +96,16 @@ def read_cases(path: Path, validation_only: bool) -> list[Case]:
     return out
 
 
+def benchmark_config(fast: bool, evidence_unit: str | None, stance_model: str | None) -> Config:
+    """The shipped settings, no cache and no environment, with the benchmark's choices."""
+    overrides: dict[str, object] = {"cache_path": None, "stance_model": stance_model}
+    if fast:
+        overrides["fast"] = True
+    if evidence_unit:
+        overrides["evidence_unit"] = evidence_unit
+    return load_config(overrides, env={})
+
+
 def assess_cases(
     texts: Sequence[str], corpus: Sequence[Record], models: Models, config: Config
 ) -> Assessment:
@@ -172,12 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in SETS or not SETS[name][0].is_file():
             print(f"unknown set {name!r} or its data is missing under {DATA}", file=sys.stderr)
             return 2
-    overrides: dict[str, object] = {"cache_path": None, "stance_model": args.stance_model}
-    if args.fast:
-        overrides["fast"] = True
-    if args.evidence_unit:
-        overrides["evidence_unit"] = args.evidence_unit
-    config = load_config(overrides, env={})
+    config = benchmark_config(args.fast, args.evidence_unit, args.stance_model)
     models = models_for(config)
     print(f"models: {models.description}; evidence unit {config.evidence_unit}")
 
