@@ -195,9 +195,31 @@ def aggregate(scored: Sequence[ScoredSentence]) -> tuple[float, float]:
     return 1.0 - none_support, 1.0 - none_refute
 
 
-def on_topic(s: ScoredSentence) -> bool:
+@dataclass(frozen=True, slots=True)
+class Relevance:
+    """When a retrieved passage counts as evidence about the claim.
+
+    Both values are fitted on training claims (``python -m benchmarks.relevance``):
+    claims whose evidence the corpus holds, and claims whose topic it lacks.
+    """
+
+    min_similarity: float
+    """Cosine similarity of the claim to the passage's best sentence."""
+    min_decisive: float
+    """The stance model's P(supports) or P(refutes), whichever is larger."""
+
+
+RELEVANCE = Relevance(min_similarity=MIN_RELEVANCE, min_decisive=0.5)
+
+
+def on_topic(s: ScoredSentence, rule: Relevance = RELEVANCE) -> bool:
     """Whether a sentence is evidence about the claim, not merely retrieved for it."""
-    return _weight(s) > 0 and s.stance is not Stance.NEUTRAL
+    return (
+        _weight(s) > 0
+        and s.stance is not Stance.NEUTRAL
+        and s.relevance >= rule.min_similarity
+        and max(s.supports, s.refutes) >= rule.min_decisive
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,9 +245,10 @@ def score_claim(
     scored: Sequence[ScoredSentence],
     promo_probability: float,
     calibration: SupportCalibration | None = None,
+    rule: Relevance = RELEVANCE,
 ) -> ClaimScore:
     """Aggregate the on-topic sentences' stances into a :class:`ClaimScore`."""
-    evidence = [s for s in scored if on_topic(s)]
+    evidence = [s for s in scored if on_topic(s, rule)]
     support, refute = aggregate(evidence) if evidence else (0.0, 0.0)
     raw = support * (1.0 - refute)
     p = calibration(raw) if calibration is not None and evidence else raw
@@ -299,10 +322,11 @@ def rationale(
     *,
     promo_threshold: float,
     promo_signs: Sequence[str] = (),
+    rule: Relevance = RELEVANCE,
 ) -> str:
     """One or two sentences saying why the claim got ``label``, citing what decided it."""
-    supporters = [s for s in ranked if on_topic(s) and s.stance is Stance.SUPPORTS]
-    refuters = [s for s in ranked if on_topic(s) and s.stance is Stance.REFUTES]
+    supporters = [s for s in ranked if on_topic(s, rule) and s.stance is Stance.SUPPORTS]
+    refuters = [s for s in ranked if on_topic(s, rule) and s.stance is Stance.REFUTES]
     n = len({s.article.pmid for s in ranked})
     searched = f" (searched: {retrieval.query})" if retrieval and retrieval.query else ""
     if label is Label.COMMERCIAL_PROMOTIONAL:
@@ -362,6 +386,7 @@ def decide(
     promo_possible: float = PROMO_THRESHOLD,
     promo_signs: Sequence[str] = (),
     support_calibration: SupportCalibration | None = None,
+    rule: Relevance = RELEVANCE,
 ) -> Verdict:
     """Label one claim from its evidence and its promotional probability.
 
@@ -379,6 +404,7 @@ def decide(
             the claim is labelled promotional.
         support_calibration: Maps the aggregated support to P(supported); None uses
             the aggregate as it is.
+        rule: When a passage counts as evidence about the claim.
 
     Returns:
         The verdict, with a rationale naming the deciding evidence.
@@ -386,15 +412,15 @@ def decide(
     status = retrieval.status if retrieval else EvidenceStatus.SKIPPED
     if status is EvidenceStatus.FOUND and not scored:
         status = EvidenceStatus.NONE
-    score = score_claim(scored, promo_probability, support_calibration)
+    score = score_claim(scored, promo_probability, support_calibration, rule)
     ranked = sorted(
         scored, key=lambda s: (_weight(s) * max(s.supports, s.refutes), s.relevance), reverse=True
     )
-    refuted = any(on_topic(s) and s.stance is Stance.REFUTES for s in ranked)
+    refuted = any(on_topic(s, rule) and s.stance is Stance.REFUTES for s in ranked)
     label, status = label_claim(score, status, refuted, promo_threshold=promo_threshold)
     # Only sentences about the claim are shown as its evidence; other abstracts are
     # listed as retrieved, never as support or contradiction.
-    evidence = tuple(_item(s) for s in ranked if on_topic(s))[:max_evidence]
+    evidence = tuple(_item(s) for s in ranked if on_topic(s, rule))[:max_evidence]
     cited = {item.pmid for item in evidence}
     retrieved = [a.pmid for a in retrieval.articles] if retrieval else []
     also = tuple(dict.fromkeys(p for p in retrieved if p not in cited))
@@ -421,6 +447,7 @@ def decide(
             retrieval,
             promo_threshold=promo_threshold,
             promo_signs=promo_signs,
+            rule=rule,
         ),
         query=retrieval.query if retrieval else "",
         evidence=evidence,
