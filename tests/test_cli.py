@@ -149,3 +149,25 @@ def test_issue_20_check_refuses_a_missing_source_before_checking_the_others(
 )
 def test_usage_errors_exit_2(args: list[str]) -> None:
     assert CliRunner().invoke(cli, args).exit_code == 2
+
+
+def test_issue_14_dead_network_is_unverified_with_one_line_and_exit_1() -> None:
+    import socket
+
+    # A port nothing listens on: connection refused at once, as with a dead network.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = CliRunner().invoke(
+        cli,
+        ["claim", "Smoking causes lung cancer.", "Vitamin C cures the common cold."]
+        + ["--format", "json", "--eutils-url", f"http://127.0.0.1:{port}/", "--no-cache"],
+    )
+    assert result.exit_code == 1
+    claims = [d["claims"][0] for d in json.loads(result.stdout)["documents"]]
+    assert [c["label"] for c in claims] == ["unverified", "unverified"]
+    assert all(c["evidence_status"] == "unavailable" and c["confidence"] is None for c in claims)
+    lines = [line for line in result.stderr.splitlines() if line.startswith("claimscan:")]
+    # One line for the cause, counting the claims; no query is printed.
+    assert len(lines) == 1 and "2 claims unverified" in lines[0]
+    assert "cannot connect" in lines[0] and "Smoking" not in lines[0]

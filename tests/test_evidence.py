@@ -56,3 +56,15 @@ def test_select_limits_per_article_and_embeds_each_sentence_once() -> None:
 def test_select_without_retrieval_gives_no_candidates() -> None:
     claim = claim_from_text("Exercise reduces back pain.", "claim:1")
     assert EvidenceSelector(FakeEmbedder()).select([claim], {}) == {claim.id: []}
+
+
+def test_abstract_passage_keeps_abstract_order_and_fits_its_budget() -> None:
+    from pipeline.evidence import abstract_passage
+
+    sentences = ["One two three.", "Four five six seven.", "Eight nine.", "Ten eleven twelve."]
+    # Chosen in priority order (3, then 1); shown in the order the authors wrote them.
+    passage = abstract_passage("A title", sentences, [3, 1], max_words=20)
+    assert passage == "A title. Four five six seven. Ten eleven twelve."
+    # A sentence that would pass the budget is skipped, but the first always fits.
+    assert abstract_passage("T", sentences, [1, 0, 2], max_words=6) == "T. Four five six seven."
+    assert abstract_passage("", sentences, [9, 2]) == "Eight nine."

@@ -181,3 +181,35 @@ def test_retrieve_ahead_merges_ready_units_and_reraises_a_search_crash(monkeypat
         for _ in ahead:
             pass
     assert len(seen) == 3  # the searcher stopped at the crash
+
+
+def test_passages_read_one_abstract_each_and_show_its_best_sentence(server: EutilsServer) -> None:
+    # The stance model is handed one passage per abstract, not one call per sentence.
+    seen: list[tuple[str, str]] = []
+    models = fake_models()
+    predict = models.stance.predict
+
+    def recording(pairs, batch_size=32):  # type: ignore[no-untyped-def]
+        seen.extend(pairs)
+        return predict(pairs, batch_size)
+
+    models.stance.predict = recording  # type: ignore[method-assign]
+    config = Config(
+        eutils_url=server.base_url, cache_path=None, min_hits=1, evidence_unit="passage"
+    )
+    with build_client(config) as client:
+        pubmed = PubMed(client, config, sleep=lambda s: None)
+        report = run_claims(
+            ["Exercise therapy reduces pain in chronic low back pain."],
+            config=config,
+            pubmed=pubmed,
+            models=models,
+            now=_now,
+        )
+    verdict = report.documents[0].claims[0].verdict
+    cited = [e.pmid for e in verdict.evidence]
+    assert len(cited) == len(set(cited))  # one evidence item per abstract
+    assert seen and len(seen) == len({evidence.split(".")[0] for _, evidence in seen})
+    for item in verdict.evidence:
+        # The quoted line is a sentence of that abstract, not the whole passage.
+        assert any(item.sentence in evidence and evidence != item.sentence for _, evidence in seen)
