@@ -35,6 +35,7 @@ from pipeline.evidence import EvidenceSelector
 from pipeline.ingest import load_source
 from pipeline.promo import promotional_signs
 from pipeline.pubmed.client import PubMed
+from pipeline.rank import CandidateRanker, keep_best
 from pipeline.retrieve import retrieve
 
 Progress = Callable[[str, int, int], None]
@@ -69,6 +70,12 @@ class Models:
     promo: PromoModel
     selector: EvidenceSelector
     names: dict[str, str] = field(default_factory=dict)
+    ranker: CandidateRanker | None = None
+    """Orders each claim's candidate abstracts; None ranks with the selector's encoder."""
+
+    def __post_init__(self) -> None:
+        if self.ranker is None:
+            self.ranker = CandidateRanker(self.selector.embedder)
 
     @property
     def description(self) -> str:
@@ -234,8 +241,13 @@ def check_documents(
     stance: dict[str, list[ScoredSentence]] = {}
     promo: dict[str, float] = {}
     for batch, found in _retrieve_ahead(all_claims, pubmed, config, progress):
-        retrievals.update(found)
         m = get_models()
+        # The one wide search brings a few dozen candidates; the stance model reads
+        # only the best-ranked ``retmax``.
+        found = keep_best(
+            batch, found, m.ranker or CandidateRanker(m.selector.embedder), config.retmax
+        )
+        retrievals.update(found)
         candidates = m.selector.select(batch, found)
         pairs = [(c.text, cand.sentence) for c in batch for cand in candidates[c.id]]
         probs = iter(m.stance.predict(pairs) if pairs else [])
