@@ -181,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
                     if ranker is not None:
                         found = keep_best(unit, found, ranker, config.retmax)
                     for claim in unit:
-                        kept[claim.id] = [a.pmid for a in found[claim.id].articles][
-                            : config.retmax
-                        ]
+                        kept[claim.id] = [a.pmid for a in found[claim.id].articles][: config.retmax]
                         if found[claim.id].status is EvidenceStatus.NONE:
                             counts.append(0)
                 stats = pubmed.stats

@@ -49,7 +49,7 @@ class Config:
     """Seconds a cached esearch answer stays fresh (efetch by PMID is kept far longer)."""
     retmax: int = 10
     """Abstracts kept per claim, the best-ranked of the candidates (``pipeline.rank``)."""
-    search_candidates: int = 50
+    search_candidates: int = 100
     """PMIDs asked for in each claim's one esearch, for the encoder to rank."""
     min_hits: int = 3
     """Unused since retrieval makes one wide search per claim (#18); still accepted so

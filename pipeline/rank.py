@@ -26,11 +26,17 @@ from pipeline.evidence import Encoder
 
 __all__ = ["CandidateRanker", "Ranked", "keep_best"]
 
-PUBMED_RANK_WEIGHT = 0.05
-"""Added to the cosine similarity of PubMed's first hit, shrinking as 1/(1 + rank)."""
+PUBMED_RANK_WEIGHT = 0.1
+"""Added to the cosine similarity of PubMed's first hit, shrinking as 1/(1 + rank).
+Chosen on 250 training claims of each set (0.1, 0.2 and 0.4 were within 0.01 of each
+other; 0 lost 0.02-0.08 hit@10: the encoder alone misses rare technical words)."""
 ABSTRACT_SENTENCES = 3
 """Title plus this many first sentences make up the text embedded for an abstract: its
-topic and population are stated early, and MiniLM reads 256 tokens at most anyway."""
+topic and population are stated early. On training claims this ranked better than the
+title alone (Check-COVID hit@10 0.836 against 0.740, 250 claims)."""
+ABSTRACT_WORDS = 90
+"""...cut to this many words (about 128 word pieces): a hundred candidates per claim are
+embedded, and attention costs grow with the square of the length."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +49,8 @@ class Ranked:
 
 
 def _text(article: Article) -> str:
-    return " ".join((article.title, *article.abstract[:ABSTRACT_SENTENCES])).strip()
+    words = " ".join((article.title, *article.abstract[:ABSTRACT_SENTENCES])).split()
+    return " ".join(words[:ABSTRACT_WORDS])
 
 
 class CandidateRanker:
