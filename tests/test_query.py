@@ -109,19 +109,6 @@ def test_build_query_finds_abstracts_that_use_the_medical_name() -> None:
     assert index.search(parse_term(without.term)) == []
 
 
-def test_build_query_required_concepts_are_anded() -> None:
-    query = build_query("ALDH1 expression predicts relapse in smokers.", required=1)
-    assert query is not None
-    assert query.term.startswith("aldh1[tiab] AND (")
-    index = SearchIndex(
-        [
-            Record("1", "ALDH1 and relapse", ()),
-            Record("2", "Relapse in smokers", ()),
-        ]
-    )
-    assert index.search(parse_term(query.term)) == ["1"]
-
-
 def test_build_query_resolves_these_muscles_from_context() -> None:
     query = build_query(
         "Fat infiltration in these muscles predicts poor outcome.",
@@ -164,7 +151,7 @@ def test_build_query_caps_terms() -> None:
 
 def test_build_query_balanced_and_parseable() -> None:
     claim = "ALDH1 expression is associated with poorer prognosis for breast cancer primary tumors."
-    query = build_query(claim, vocabulary=VOCABULARY, required=2)
+    query = build_query(claim, vocabulary=VOCABULARY)
     assert query is not None
     assert query.term.count("(") == query.term.count(")")
     assert parse_term(query.term) is not None
