@@ -242,8 +242,8 @@ def check_documents(
     promo: dict[str, float] = {}
     for batch, found in _retrieve_ahead(all_claims, pubmed, config, progress):
         m = get_models()
-        # The one wide search brings a few dozen candidates; the stance model reads
-        # only the best-ranked ``retmax``.
+        # The one wide search brings up to ``search_candidates`` abstracts; the stance
+        # model reads only the best-ranked ``retmax``.
         found = keep_best(
             batch, found, m.ranker or CandidateRanker(m.selector.embedder), config.retmax
         )
