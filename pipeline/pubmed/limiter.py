@@ -49,9 +49,18 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        # The send times of the last `capacity` slots handed out, oldest first; they
-        # are non-decreasing, so the oldest one bounds when the next slot may start.
+        # The send times of the last `capacity` slots handed out, oldest first; the
+        # oldest one bounds when the next slot may start.
         self._slots: deque[float] = deque(maxlen=self.capacity)
+
+    def _reserve(self) -> tuple[float, float]:
+        with self._lock:
+            now = self._clock()
+            slot = now
+            if len(self._slots) == self.capacity:
+                slot = max(now, self._slots[0] + self.window)
+            self._slots.append(slot)
+            return slot, now
 
     def reserve(self) -> float:
         """Reserve the next slot without sleeping.
@@ -59,13 +68,18 @@ class RateLimiter:
         Returns:
             Seconds the caller must wait before sending (0 when it may send now).
         """
+        slot, now = self._reserve()
+        return slot - now
+
+    def _restamp(self, planned: float, actual: float) -> None:
+        # A thread that wakes late (both cores busy embedding, #18) sends later than its
+        # slot said; slots computed from the planned time would then crowd it into the
+        # next window, and the server counts arrivals. Record when it really went.
         with self._lock:
-            now = self._clock()
-            slot = now
-            if len(self._slots) == self.capacity:
-                slot = max(now, self._slots[0] + self.window)
-            self._slots.append(slot)
-            return slot - now
+            if actual > planned and planned in self._slots:
+                slots = [actual if s == planned else s for s in self._slots]
+                self._slots.clear()
+                self._slots.extend(sorted(slots))
 
     def acquire(self) -> float:
         """Block until a request may be sent.
@@ -73,9 +87,11 @@ class RateLimiter:
         Returns:
             The seconds slept, for statistics.
         """
-        delay = self.reserve()
+        slot, now = self._reserve()
+        delay = slot - now
         if delay > 0:
             self._sleep(delay)
+            self._restamp(slot, self._clock())
         return delay
 
     def __repr__(self) -> str:
