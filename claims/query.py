@@ -1,15 +1,20 @@
-"""Turn a claim sentence into a ladder of PubMed search terms, strictest first. Pure.
+"""Turn a claim sentence into one PubMed search term that names its concepts. Pure.
 
 PubMed ANDs every word of a term, so a whole sentence almost never matches anything.
-:func:`build_queries` keeps the informative words (biomedical terms, gene and protein
-names, multiword phrases such as "vitamin D" or "type 2 diabetes"), ORs cheap synonyms
-into each (singular/plural, British/American spelling, a few lay/medical pairs), keeps
-the :data:`MAX_TERMS` most informative, and asks for abstracts mentioning at least
-:data:`STRICTEST` of them, then at least :data:`MIN_TERMS`. Requiring *every* word
-found nothing for a quarter of SciFact claims and took ~4 searches per claim; "at least
-3 of 7" ranked by relevance reaches recall@10 0.9 with ~1.2 searches per claim
-(``python -m benchmarks.retrieval``). The retrieval stage walks the ladder until it gets
-enough hits.
+:func:`build_query` keeps the claim's informative words and phrases (biomedical terms,
+gene and protein names, multiword names such as "vitamin D" or "heart attack"), the
+:data:`MAX_TERMS` most informative of them, and ORs into each its other names from a
+medical vocabulary (:class:`~claims.vocabulary.Vocabulary`: "heart attack" also searches
+"myocardial infarction") and its singular or plural. The concepts are then ORed too:
+the term asks for every abstract that mentions any of them, and PubMed's relevance sort
+puts first those that mention the most, and the rarest. This one wide search replaces
+a ladder of ever looser ones; the retrieval stage asks for a few dozen candidates and
+the encoder ranks them (``pipeline.rank``) before the stance model reads any.
+
+Every word is tagged ``[tiab]`` (title/abstract). Untagged, PubMed's automatic term
+mapping would expand each word on its own and search all fields, where "cell" or
+"nature" match journal names and author affiliations; the vocabulary does the mapping
+here, where the claim's phrases are known.
 
 "Informative" is a rough IDF estimate from the word alone: gene-like tokens (digits,
 inner capitals) and long or typically medical words rank high; words from a list of
@@ -21,14 +26,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_TERMS", "MIN_TERMS", "STRICTEST", "build_queries", "informative_terms"]
+from claims.vocabulary import Vocabulary
+
+__all__ = [
+    "MAX_TERMS",
+    "MAX_VARIANTS",
+    "Concept",
+    "Query",
+    "build_query",
+    "informative_terms",
+]
 
 MAX_TERMS = 7
 """Words and phrases searched per claim; the rest of the sentence is dropped."""
-STRICTEST = 3
-"""Of those, how many an abstract must mention in the first (strictest) term."""
-MIN_TERMS = 2
-"""How many it must mention in the loosest term; one word says too little."""
+MAX_VARIANTS = 5
+"""Names searched per concept, so that a concept with many synonyms stays one line."""
+FIELD = "[tiab]"
+"""The field tag on every searched name: title and abstract."""
 
 # Function words, hedges, pronouns and reporting verbs: never searched.
 _STOPWORDS = frozenset(
@@ -83,45 +97,6 @@ _GENERIC = frozenset(
     play plays positively possess possesses predict predicts predictive provide provides
     reflect reflects require required requires responsible similar unrelated""".split()
 )
-
-# Cheap synonyms ORed into a term; keys and values are lower-case phrases.
-_SYNONYMS: dict[str, tuple[str, ...]] = {
-    "fat infiltration": ("fatty infiltration",),
-    "fatty infiltration": ("fat infiltration",),
-    "heart attack": ("myocardial infarction",),
-    "heart attacks": ("myocardial infarction",),
-    "high blood pressure": ("hypertension",),
-    "stroke": ("cerebrovascular accident",),
-    "cancer": ("carcinoma", "neoplasm"),
-    "tumor": ("tumour",),
-    "tumors": ("tumours",),
-    "tumour": ("tumor",),
-    "tumours": ("tumors",),
-    "estrogen": ("oestrogen",),
-    "oestrogen": ("estrogen",),
-    "anemia": ("anaemia",),
-    "anaemia": ("anemia",),
-    "hemoglobin": ("haemoglobin",),
-    "haemoglobin": ("hemoglobin",),
-    "pediatric": ("paediatric",),
-    "paediatric": ("pediatric",),
-    "leukemia": ("leukaemia",),
-    "leukaemia": ("leukemia",),
-    "esophageal": ("oesophageal",),
-    "oesophageal": ("esophageal",),
-    "fetal": ("foetal",),
-    "foetal": ("fetal",),
-    "diarrhea": ("diarrhoea",),
-    "diarrhoea": ("diarrhea",),
-    "obese": ("obesity",),
-    "obesity": ("obese",),
-    "diabetic": ("diabetes",),
-    "diabetes": ("diabetic",),
-    "vaccine": ("vaccination",),
-    "vaccination": ("vaccine",),
-    "covid-19": ("sars-cov-2",),
-    "coronavirus": ("sars-cov-2", "covid-19"),
-}
 
 # Multiword names searched as one quoted phrase (and scored as one rare term).
 _PHRASES = (
@@ -264,7 +239,7 @@ def _resolve_context(text: str, context: str) -> str:
     return text
 
 
-def _extract(text: str) -> list[_Term]:
+def _extract(text: str, vocabulary: Vocabulary | None = None) -> list[_Term]:
     # An acronym in parentheses repeats the words before it, and requiring both would
     # miss abstracts that use one form; gene-like ones ("APOE4") are kept, since they are
     # often the most specific word of the claim.
@@ -281,133 +256,157 @@ def _extract(text: str) -> list[_Term]:
     i = 0
     while i < len(lowered):
         word = lowered[i]
-        # Known multiword phrases, longest first.
-        for size in range(_MAX_PHRASE, 1, -1):
-            if tuple(lowered[i : i + size]) in _PHRASE_WORDS:
-                phrase = " ".join(lowered[i : i + size])
-                if phrase not in seen:
-                    seen.add(phrase)
-                    terms.append(_Term(phrase, i, _score(phrase, phrase), phrase=True))
-                i += size
-                break
-        else:
-            nxt = lowered[i + 1] if i + 1 < len(lowered) else ""
-            if word in _CODE_HEADS and nxt and len(nxt) <= 3 and nxt not in _STOPWORDS:
-                phrase = f"{word} {nxt}"
-                if phrase not in seen:
-                    seen.add(phrase)
-                    terms.append(_Term(phrase, i, 3.0, phrase=True))
-                i += 2
-                continue
-            if (
-                word not in _STOPWORDS
-                and len(word) > 1
-                and _keep_number(word, lowered[i - 1] if i else None)
-                and word not in seen
-            ):
-                seen.add(word)
-                terms.append(_Term(word, i, _score(originals[i], word)))
-            i += 1
+        # Multiword names, longest first: the vocabulary's and a few common ones.
+        size = next(
+            (n for n in range(_MAX_PHRASE, 1, -1) if tuple(lowered[i : i + n]) in _PHRASE_WORDS),
+            0,
+        )
+        if vocabulary is not None:
+            size = max(size, vocabulary.match(lowered, i))
+        if size > 1:
+            phrase = " ".join(lowered[i : i + size])
+            if phrase not in seen:
+                seen.add(phrase)
+                terms.append(_Term(phrase, i, _score(phrase, phrase), phrase=True))
+            i += size
+            continue
+        nxt = lowered[i + 1] if i + 1 < len(lowered) else ""
+        if word in _CODE_HEADS and nxt and len(nxt) <= 3 and nxt not in _STOPWORDS:
+            phrase = f"{word} {nxt}"
+            if phrase not in seen:
+                seen.add(phrase)
+                terms.append(_Term(phrase, i, 3.0, phrase=True))
+            i += 2
+            continue
+        if (
+            word not in _STOPWORDS
+            and len(word) > 1
+            and _keep_number(word, lowered[i - 1] if i else None)
+            and word not in seen
+        ):
+            seen.add(word)
+            terms.append(_Term(word, i, _score(originals[i], word)))
+        i += 1
     return terms
 
 
-def informative_terms(text: str) -> list[str]:
+def informative_terms(text: str, vocabulary: Vocabulary | None = None) -> list[str]:
     """Return the searchable words and phrases of ``text``, most informative first.
 
     Args:
         text: A claim or any short text.
+        vocabulary: Multiword names it knows are kept together as one phrase.
 
     Returns:
         Lower-case words and phrases; ties keep their order in the text.
     """
-    terms = _extract(text)
+    terms = _extract(text, vocabulary)
     return [t.text for t in sorted(terms, key=lambda t: (-t.score, t.position))]
 
 
-def _variants(term: _Term) -> list[str]:
+def _number_variant(text: str) -> str | None:
+    """The singular of a plural word, or the plural of a noun-looking one."""
+    if not text.isalpha() or len(text) <= 3:
+        return None
+    if text.endswith("ies"):
+        return text[:-3] + "y"
+    if text.endswith(("uses", "sses", "xes", "ches", "shes")):
+        return text[:-2]
+    if text.endswith("s") and not text.endswith(("ss", "us", "is")):
+        return text[:-1]
+    if text.endswith("ity"):
+        return text[:-1] + "ies"
+    if text.endswith(_NOUN_SUFFIXES):
+        # Only for words that look like nouns: "mutation" -> "mutations", but no
+        # "poorers" from adjectives.
+        return text + "s"
+    return None
+
+
+def _variants(term: _Term, vocabulary: Vocabulary | None) -> list[str]:
+    """The names searched for one concept: the claim's own first, then its synonyms."""
     text = term.text
     variants = [text]
-    variants.extend(_SYNONYMS.get(text, ()))
-    if not term.phrase and text.isalpha() and len(text) > 3:
-        if text.endswith("ies"):
-            variants.append(text[:-3] + "y")
-        elif text.endswith("s") and not text.endswith(("ss", "us", "is")):
-            variants.append(text[:-1])
-        elif text.endswith(_NOUN_SUFFIXES):
-            # Only for words that look like nouns: "mutation" -> "mutations", but no
-            # "poorers" from adjectives.
-            variants.append(text + "s")
-    return list(dict.fromkeys(variants))
+    if not term.phrase and (other := _number_variant(text)):
+        variants.append(other)
+    if vocabulary is not None:
+        variants.extend(n.lower() for n in vocabulary.synonyms(text))
+    # PubMed does not stem [tiab] terms: "heart attacks" needs its own entry.
+    if term.phrase and (plural := _number_variant(text.split()[-1])):
+        variants.insert(1, " ".join([*text.split()[:-1], plural]))
+    return list(dict.fromkeys(variants))[:MAX_VARIANTS]
 
 
-def _quote(text: str) -> str:
-    return f'"{text}"' if " " in text else text
+def _searched(name: str) -> str:
+    quoted = f'"{name}"' if not re.fullmatch(r"[a-z0-9α-ω]+", name) else name
+    return quoted + FIELD
 
 
-def _group(variants: list[str]) -> str:
-    return variants[0] if len(variants) == 1 else "(" + " OR ".join(variants) + ")"
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """One thing a claim is about, with the names it is searched under."""
+
+    text: str
+    """How the claim names it, lower case ("heart attacks")."""
+    names: tuple[str, ...]
+    """Names searched, the claim's own first ("heart attacks", "heart attack",
+    "myocardial infarction")."""
+
+    @property
+    def term(self) -> str:
+        """This concept in PubMed syntax: its names ORed, in parentheses when several."""
+        parts = [_searched(n) for n in self.names]
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
 
 
-def _at_least(k: int, groups: list[list[str]]) -> str:
-    """Render "at least ``k`` of ``groups``" in PubMed syntax, without listing every subset.
+@dataclass(frozen=True, slots=True)
+class Query:
+    """What to ask PubMed for one claim."""
 
-    Each group is a list of synonymous variants. Uses at_least(k, [g, *rest]) =
-    (g AND at_least(k-1, rest)) OR at_least(k, rest), so the term grows roughly as n*k
-    rather than as C(n, k).
-    """
-    if k <= 1:
-        return _group([v for g in groups for v in g])
-    if k >= len(groups):
-        return " AND ".join(_group(g) for g in groups)
-    head, rest = groups[0], groups[1:]
-    with_head = f"{_group(head)} AND {_wrap(_at_least(k - 1, rest))}"
-    return f"({with_head}) OR {_wrap(_at_least(k, rest))}"
+    concepts: tuple[Concept, ...]
+    """The claim's concepts, in the order the claim names them."""
 
+    @property
+    def term(self) -> str:
+        """The esearch term: one group per concept, ORed.
 
-def _wrap(term: str) -> str:
-    if " " not in term or (term.startswith("(") and _balanced_outer(term)):
-        return term
-    return f"({term})"
+        Requiring the most informative concept too (``A AND (B OR C ...)``) matched
+        0.1-1% of the served corpus instead of 14-18%, but the gold abstract fell out of
+        the first 100 hits for 0.17-0.27 more training claims: the word-shape estimate
+        of informativeness picks the wrong anchor too often.
+        """
+        return " OR ".join(c.term for c in self.concepts)
 
-
-def _balanced_outer(term: str) -> bool:
-    """True when ``term``'s first "(" closes at its very end, so it needs no more parentheses."""
-    depth = 0
-    for i, char in enumerate(term):
-        depth += char == "("
-        depth -= char == ")"
-        if depth == 0:
-            return i == len(term) - 1
-    return False
+    @property
+    def label(self) -> str:
+        """The concepts as the claim names them, for people: "melatonin; sleep"."""
+        return "; ".join(c.text for c in self.concepts)
 
 
-def build_queries(claim_text: str, context: str = "") -> list[str]:
-    """Build PubMed terms for a claim, from strictest to loosest.
-
-    Each term asks for abstracts that mention at least ``k`` of the claim's (at most
-    :data:`MAX_TERMS`) most informative words and phrases, each ORed with its cheap
-    synonyms: first ``k = 3`` (all of them when there are fewer), then ``k = 2``
-    (:data:`MIN_TERMS`). Requiring every word would find nothing for most claims:
-    abstracts paraphrase. PubMed's relevance sort then puts the abstracts that match
-    the most (and the rarest) words first.
+def build_query(
+    claim_text: str,
+    context: str = "",
+    vocabulary: Vocabulary | None = None,
+    *,
+    max_terms: int = MAX_TERMS,
+) -> Query | None:
+    """Build the PubMed query for a claim: its concepts, each with its other names.
 
     Args:
         claim_text: The claim sentence.
         context: Nearby text (heading, previous sentence) used to resolve "these
             muscles" or "this study".
+        vocabulary: Synonyms and multiword names ("heart attack" = "myocardial
+            infarction"); None searches the claim's own words only.
+        max_terms: Most concepts searched.
 
     Returns:
-        Distinct terms, strictest first; empty when the claim has no searchable word.
+        The query, or None when the claim has no searchable word.
     """
     text = _resolve_context(claim_text, context)
-    terms = _extract(text)
+    terms = _extract(text, vocabulary)
     if not terms:
-        return []
-    ranked = sorted(terms, key=lambda t: (-t.score, t.position))[:MAX_TERMS]
-    groups = [[_quote(v) for v in _variants(t)] for t in sorted(ranked, key=lambda t: t.position)]
-    queries: list[str] = []
-    for k in range(min(STRICTEST, len(groups)), min(MIN_TERMS, len(groups)) - 1, -1):
-        query = _at_least(k, groups)
-        if query not in queries:
-            queries.append(query)
-    return queries
+        return None
+    ranked = sorted(terms, key=lambda t: (-t.score, t.position))[:max_terms]
+    ordered = sorted(ranked, key=lambda t: t.position)
+    return Query(tuple(Concept(t.text, tuple(_variants(t, vocabulary))) for t in ordered))

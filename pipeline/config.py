@@ -52,9 +52,12 @@ class Config:
     esearch_ttl: float = 7 * 24 * 3600.0
     """Seconds a cached esearch answer stays fresh (efetch by PMID is kept far longer)."""
     retmax: int = 10
-    """Abstracts retrieved per claim."""
+    """Abstracts kept per claim, the best-ranked of the candidates (``pipeline.rank``)."""
+    search_candidates: int = 100
+    """PMIDs asked for in each claim's one esearch, for the encoder to rank."""
     min_hits: int = 3
-    """Relax the query until at least this many hits come back."""
+    """Unused since retrieval makes one wide search per claim (#18); still accepted so
+    that settings written for the former ladder of searches keep loading."""
     evidence_per_claim: int = 5
     """Evidence sentences shown per claim."""
     evidence_candidates: int = 8
@@ -169,6 +172,7 @@ def load_config(
     for name in (
         "retmax",
         "min_hits",
+        "search_candidates",
         "evidence_per_claim",
         "max_claims_per_document",
         "search_workers",

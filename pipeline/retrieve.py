@@ -1,13 +1,15 @@
-"""Retrieval stage: claims → PubMed searches → fetched, non-retracted abstracts.
+"""Retrieval stage: claims → one PubMed search each → fetched, non-retracted candidates.
 
-Network I/O through the :class:`~pipeline.pubmed.client.PubMed` client it is given.
+Network I/O through the :class:`~pipeline.pubmed.client.PubMed` client it is given;
+reads the vocabulary table once (``pipeline.vocabulary``).
 
-For each claim, :func:`retrieve` walks the query ladder from
-:func:`claims.query.build_queries`, strictest first, until a term has at least
-``config.min_hits`` hits. Hits of stricter rungs that found too few are kept, ahead of
-the looser rung's, since they match more of the claim. Then the PMIDs of *all* claims
-are fetched together in batched efetch calls, so a document costs one search per claim
-plus a few fetches in all, and retracted papers and retraction notices are dropped.
+For each claim, :func:`retrieve` sends one wide esearch (:func:`claims.query.build_query`:
+the claim's concepts with their synonyms, ORed) for ``config.search_candidates`` PMIDs
+in PubMed's relevance order. Then the PMIDs of *all* claims are fetched together in
+batched efetch calls, so a document costs one search per claim plus a few fetches in
+all, and retracted papers and retraction notices are dropped. The candidates come back
+in PubMed's order; ``pipeline.rank`` orders them by closeness to the claim and keeps
+``config.retmax``.
 """
 
 from __future__ import annotations
@@ -16,67 +18,69 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from claims.query import build_queries
+from claims.query import build_query
 from claims.types import Article, Claim, EvidenceStatus, Retrieval
+from claims.vocabulary import Vocabulary
 from pipeline.config import Config
 from pipeline.errors import PubMedError
 from pipeline.pubmed.client import FETCH_BATCH, PubMed
+from pipeline.vocabulary import load_vocabulary
 
 __all__ = ["retrieve"]
 
 
 @dataclass(slots=True)
 class _Search:
-    tried: list[str] = field(default_factory=list)
-    used: str = ""
-    used_count: int = 0
+    term: str = ""
     translation: str | None = None
     pmids: list[str] = field(default_factory=list)
     error: str | None = None
 
 
-def _search(claim: Claim, pubmed: PubMed, config: Config) -> _Search:
+def _search(claim: Claim, pubmed: PubMed, config: Config, vocabulary: Vocabulary) -> _Search:
     state = _Search()
-    for term in build_queries(claim.text, claim.context):
-        try:
-            result = pubmed.search(term, retmax=config.retmax)
-        except PubMedError as exc:
-            state.error = str(exc)
-            break
-        state.tried.append(term)
-        for pmid in result.pmids:
-            if pmid not in state.pmids and len(state.pmids) < config.retmax:
-                state.pmids.append(pmid)
-        if result.count > state.used_count:
-            state.used, state.used_count = term, result.count
-            state.translation = result.translation
-        if result.count >= config.min_hits:
-            state.used, state.translation = term, result.translation
-            break
+    query = build_query(claim.text, claim.context, vocabulary)
+    if query is None:
+        return state
+    try:
+        result = pubmed.search(query.term, retmax=config.search_candidates)
+    except PubMedError as exc:
+        state.error = str(exc)
+        return state
+    state.term, state.translation = query.term, result.translation
+    state.pmids = list(dict.fromkeys(result.pmids))
     return state
 
 
-def retrieve(claims: Sequence[Claim], pubmed: PubMed, config: Config) -> dict[str, Retrieval]:
-    """Search PubMed for every claim and fetch the abstracts found.
+def retrieve(
+    claims: Sequence[Claim],
+    pubmed: PubMed,
+    config: Config,
+    vocabulary: Vocabulary | None = None,
+) -> dict[str, Retrieval]:
+    """Search PubMed for every claim and fetch the candidate abstracts found.
 
     Args:
         claims: The claims to search for.
         pubmed: The E-utilities client.
-        config: Supplies ``retmax`` (abstracts per claim) and ``min_hits``.
+        config: Supplies ``search_candidates`` (PMIDs asked for per claim).
+        vocabulary: Synonyms for the queries; defaults to the shipped table.
 
     Returns:
-        A Retrieval per claim id. Status is FOUND with articles in rank order; NONE when
-        PubMed answered but nothing usable came back; UNAVAILABLE, with ``error`` set,
-        when E-utilities kept failing for that claim's searches or fetches.
+        A Retrieval per claim id. Status is FOUND with the candidates in PubMed's
+        relevance order; NONE when PubMed answered but nothing usable came back;
+        UNAVAILABLE, with ``error`` set, when E-utilities kept failing for that claim's
+        search or fetches.
     """
+    vocab = vocabulary if vocabulary is not None else load_vocabulary()
     # Searches run a few at a time: NCBI's latency, not its rate, would otherwise cap
     # throughput, and the client's shared limiter keeps the rate within NCBI's terms.
     workers = max(1, min(config.search_workers, len(claims)))
     if workers == 1:
-        searches = {claim.id: _search(claim, pubmed, config) for claim in claims}
+        searches = {claim.id: _search(claim, pubmed, config, vocab) for claim in claims}
     else:
         with ThreadPoolExecutor(workers, thread_name_prefix="esearch") as pool:
-            found = pool.map(lambda c: _search(c, pubmed, config), claims)
+            found = pool.map(lambda c: _search(c, pubmed, config, vocab), claims)
             searches = {claim.id: state for claim, state in zip(claims, found, strict=True)}
 
     # One efetch per FETCH_BATCH distinct PMIDs over all claims; a failing batch only
@@ -108,8 +112,8 @@ def retrieve(claims: Sequence[Claim], pubmed: PubMed, config: Config) -> dict[st
             status = EvidenceStatus.NONE
         results[claim.id] = Retrieval(
             claim_id=claim.id,
-            query=state.used,
-            queries_tried=tuple(state.tried),
+            query=state.term,
+            queries_tried=(state.term,) if state.term else (),
             query_translation=state.translation,
             articles=tuple(kept),
             status=status,

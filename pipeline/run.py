@@ -37,6 +37,7 @@ from pipeline.ingest import load_source
 from pipeline.nlp.promo import promotional_signs
 from pipeline.nlp.protocols import PromoModel, StanceModel
 from pipeline.pubmed.client import PubMed
+from pipeline.rank import CandidateRanker, keep_best
 from pipeline.retrieve import retrieve
 
 Progress = Callable[[str, int, int], None]
@@ -53,6 +54,12 @@ class Models:
     names: dict[str, str] = field(default_factory=dict)
     checkworthy: CheckworthyScorer | None = None
     """Chooses claims among the sentences the rules let through; None: the rules alone."""
+    ranker: CandidateRanker | None = None
+    """Orders each claim's candidate abstracts; None ranks with the selector's encoder."""
+
+    def __post_init__(self) -> None:
+        if self.ranker is None:
+            self.ranker = CandidateRanker(self.selector.embedder)
 
     @property
     def description(self) -> str:
@@ -261,8 +268,13 @@ def assess(
     stance: dict[str, list[ScoredSentence]] = {}
     promo: dict[str, float] = {}
     for batch, found in _retrieve_ahead(all_claims, pubmed, config, progress):
-        retrievals.update(found)
         m = get_models()
+        # The one wide search brings up to ``search_candidates`` abstracts; the stance
+        # model reads only the best-ranked ``retmax``.
+        found = keep_best(
+            batch, found, m.ranker or CandidateRanker(m.selector.embedder), config.retmax
+        )
+        retrievals.update(found)
         candidates = m.selector.select(batch, found)
         shown: dict[str, Sequence[Candidate]] = {}
         pairs: list[tuple[str, str]] = []

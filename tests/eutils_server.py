@@ -1,7 +1,7 @@
 """A local, real-HTTP stand-in for NCBI E-utilities, for tests and benchmarks.
 
 Network I/O: listens on 127.0.0.1 (a free port) in a daemon thread. Reads files only in
-:func:`load_scifact_corpus`.
+:func:`load_corpus`.
 
 It serves a corpus of :class:`Record` objects the way PubMed would::
 
@@ -18,11 +18,17 @@ Endpoints (under ``base_url``, GET or form-encoded POST):
 ``esearch.fcgi``
     ``term``, ``retmax`` (default 20), ``retstart``, ``retmode=xml|json``, ``sort``.
     Term syntax: words are AND-ed; ``OR``/``AND``/``NOT`` (upper case) with parentheses;
-    ``"quoted phrases"``; hyphenated words are phrases; ``word*`` truncation; field tags
-    (``[tiab]``, ``[Title/Abstract]``, ``[All Fields]``) are accepted and ignored: every
-    term searches title + abstract. Tokens are lower-cased and lightly stemmed (plural
+    ``"quoted phrases"``; hyphenated words are phrases; ``word*`` truncation. Field tags
+    restrict the term before them (or every term of the parenthesised group before
+    them), as PubMed does: ``[tiab]``/``[Title/Abstract]`` title and abstract, ``[ti]``/
+    ``[Title]`` title, ``[mh]``/``[MeSH Terms]``/``[majr]`` a record's MeSH heading
+    (the whole heading, not a word of it; no explosion to narrower headings), and
+    ``[tw]``, ``[All Fields]`` or no tag: title, abstract and headings. Unknown tags
+    search all fields, like PubMed's. There is no automatic term mapping: a term finds
+    only the words it contains. Tokens are lower-cased and lightly stemmed (plural
     ``-s``/``-ies``), and English stopwords are ignored as PubMed does. Hits are ranked
-    by BM25. Zero hits carry ``<ErrorList><PhraseNotFound>`` for unknown terms.
+    by BM25 over title and abstract. Zero hits carry ``<ErrorList><PhraseNotFound>``
+    for unknown terms.
 ``efetch.fcgi``
     ``id`` (comma-separated), answers a ``PubmedArticleSet`` in PubMed's layout
     (MedlineCitation/PMID, Article/Journal/Title, JournalIssue/PubDate/Year,
@@ -70,6 +76,8 @@ __all__ = [
     "LoggedRequest",
     "Record",
     "Scripted",
+    "combine_corpora",
+    "load_corpus",
     "load_scifact_corpus",
 ]
 
@@ -85,6 +93,8 @@ class Record:
     year: int | None = 2020
     publication_types: tuple[str, ...] = ("Journal Article",)
     retracted: bool = False
+    mesh: tuple[str, ...] = ()
+    """MeSH headings the record is indexed under (searched by ``[mh]``)."""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Record:
@@ -97,15 +107,21 @@ class Record:
             year=data.get("year", 2020),
             publication_types=tuple(data.get("publication_types", ("Journal Article",))),
             retracted=bool(data.get("retracted", False)),
+            mesh=tuple(str(h) for h in data.get("mesh", ())),
         )
 
 
-def load_scifact_corpus(path: Path | str, limit: int | None = None) -> list[Record]:
-    """Read a SciFact-format ``corpus.jsonl``, using ``doc_id`` as the PMID.
+def load_corpus(path: Path | str, limit: int | None = None, prefix: str = "") -> list[Record]:
+    """Read a corpus of JSON lines with ``title`` and ``abstract`` (a list of sentences).
+
+    Reads SciFact's and HealthVer's (MultiVerS) ``corpus.jsonl``, keyed by ``doc_id``,
+    and Check-COVID's ``corpus.json``, keyed by ``cord_id``.
 
     Args:
         path: The corpus file.
         limit: Read at most this many documents.
+        prefix: Put before every id to make the PMID, so that corpora whose ids overlap
+            (SciFact's and HealthVer's are both small integers) can be served together.
 
     Returns:
         The records, in file order.
@@ -116,9 +132,10 @@ def load_scifact_corpus(path: Path | str, limit: int | None = None) -> list[Reco
             if not line.strip():
                 continue
             doc = json.loads(line)
+            key = doc["doc_id"] if "doc_id" in doc else doc["cord_id"]
             records.append(
                 Record(
-                    pmid=str(doc["doc_id"]),
+                    pmid=f"{prefix}{key}",
                     title=doc["title"].strip(),
                     abstract=tuple(s.strip() for s in doc["abstract"] if s.strip()),
                 )
@@ -126,6 +143,28 @@ def load_scifact_corpus(path: Path | str, limit: int | None = None) -> list[Reco
             if limit is not None and len(records) >= limit:
                 break
     return records
+
+
+def load_scifact_corpus(path: Path | str, limit: int | None = None) -> list[Record]:
+    """Read a SciFact-format ``corpus.jsonl``, using ``doc_id`` as the PMID."""
+    return load_corpus(path, limit)
+
+
+def combine_corpora(*corpora: Iterable[Record]) -> list[Record]:
+    """Join corpora into one to serve together, e.g. a dataset's and distractors.
+
+    Raises:
+        ValueError: Two records share a PMID (give :func:`load_corpus` a ``prefix``).
+    """
+    out: list[Record] = []
+    seen: set[str] = set()
+    for corpus in corpora:
+        for record in corpus:
+            if record.pmid in seen:
+                raise ValueError(f"PMID {record.pmid} is in two corpora; load one with a prefix")
+            seen.add(record.pmid)
+            out.append(record)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,12 +221,37 @@ def analyze(text: str) -> list[str]:
     return [_stem(t) for t in _WORD.findall(text.lower())]
 
 
+# Field tags as PubMed spells them (lower-cased, without brackets) -> fields searched.
+_FIELDS: dict[str, frozenset[str]] = {
+    "tiab": frozenset({"ti", "ab"}),
+    "title/abstract": frozenset({"ti", "ab"}),
+    "ti": frozenset({"ti"}),
+    "title": frozenset({"ti"}),
+    "mh": frozenset({"mh"}),
+    "mesh terms": frozenset({"mh"}),
+    "mesh": frozenset({"mh"}),
+    "majr": frozenset({"mh"}),
+    "tw": frozenset({"ti", "ab", "mh"}),
+    "text word": frozenset({"ti", "ab", "mh"}),
+    "all fields": frozenset({"ti", "ab", "mh"}),
+    "all": frozenset({"ti", "ab", "mh"}),
+}
+_ALL_FIELDS = frozenset({"ti", "ab", "mh"})
+_TAG_NAMES = {
+    frozenset({"ti", "ab"}): "Title/Abstract",
+    frozenset({"ti"}): "Title",
+    frozenset({"mh"}): "MeSH Terms",
+    _ALL_FIELDS: "All Fields",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     tokens: tuple[str, ...]
     text: str
     prefix: bool = False
     quoted: bool = False
+    fields: frozenset[str] = _ALL_FIELDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +261,16 @@ class _Op:
 
 
 _Node = _Term | _Op
-_QUERY_TOKEN = re.compile(r'\s*(\(|\)|"[^"]*"|[^\s()"]+)')
+_QUERY_TOKEN = re.compile(r'\s*(\(|\)|\[[^\]]*\]|"[^"]*"|[^\s()"\[]+)')
+
+
+def _tagged(node: _Node | None, fields: frozenset[str]) -> _Node | None:
+    if node is None:
+        return None
+    if isinstance(node, _Term):
+        return _Term(node.tokens, node.text, node.prefix, node.quoted, fields)
+    children = tuple(_tagged(c, fields) for c in node.children)
+    return _Op(node.op, tuple(c for c in children if c is not None))
 
 
 def parse_term(term: str) -> _Node | None:
@@ -206,8 +279,7 @@ def parse_term(term: str) -> _Node | None:
     Raises:
         ValueError: Unbalanced parentheses.
     """
-    text = re.sub(r"\[[^\]]*\]", " ", term)  # field tags: every term searches tiab
-    tokens = _QUERY_TOKEN.findall(text)
+    tokens = _QUERY_TOKEN.findall(term)
     pos = 0
 
     def peek() -> str | None:
@@ -245,18 +317,28 @@ def parse_term(term: str) -> _Node | None:
         node: _Node = kept[0] if len(kept) == 1 else _Op("AND", kept)
         return _Op("NOT", (node, *negated)) if negated else node
 
+    def parse_tag(node: _Node | None) -> _Node | None:
+        nonlocal pos
+        token = peek()
+        if token is None or not token.startswith("["):
+            return node
+        pos += 1
+        return _tagged(node, _FIELDS.get(token[1:-1].strip().lower(), _ALL_FIELDS))
+
     def parse_atom() -> _Node | None:
         nonlocal pos
         token = peek()
         if token is None:
             return None
         pos += 1
+        if token.startswith("["):
+            return None  # a tag with nothing before it, as PubMed: ignored
         if token == "(":
             node = parse_or()
             if peek() != ")":
                 raise ValueError(f"unbalanced parentheses in {term!r}")
             pos += 1
-            return node
+            return parse_tag(node)
         if token == ")":
             raise ValueError(f"unbalanced parentheses in {term!r}")
         quoted = token.startswith('"')
@@ -266,9 +348,10 @@ def parse_term(term: str) -> _Node | None:
         if not quoted:
             words = [w for w in words if w not in _STOPWORDS]
         if not words:
+            parse_tag(None)
             return None
         stems = tuple(words) if prefix else tuple(_stem(w) for w in words)
-        return _Term(stems, raw, prefix=prefix, quoted=quoted)
+        return parse_tag(_Term(stems, raw, prefix=prefix, quoted=quoted))
 
     node = parse_or()
     if pos != len(tokens):
@@ -278,15 +361,17 @@ def parse_term(term: str) -> _Node | None:
 
 def _translate(node: _Node) -> str:
     if isinstance(node, _Term):
+        tag = _TAG_NAMES.get(node.fields, "All Fields")
         if len(node.tokens) > 1 or node.quoted:
-            return f'"{node.text.lower()}"[Title/Abstract]'
-        return f"{node.text.lower()}[Title/Abstract]"
+            return f'"{node.text.lower()}"[{tag}]'
+        return f"{node.text.lower()}[{tag}]"
     joiner = f" {node.op} "
     return "(" + joiner.join(_translate(c) for c in node.children) + ")"
 
 
 class SearchIndex:
-    """An inverted index over title + abstract with AND/OR/NOT/phrase matching and BM25."""
+    """An inverted index over title, abstract and MeSH headings, with AND/OR/NOT, phrase
+    and field matching, ranked by BM25 over title + abstract."""
 
     K1 = 1.2
     B = 0.75
@@ -294,35 +379,54 @@ class SearchIndex:
     def __init__(self, records: Iterable[Record]) -> None:
         self.records: dict[str, Record] = {}
         self.docs: dict[str, list[str]] = {}
+        """Title + abstract tokens, for BM25."""
+        self.fields: dict[str, dict[str, list[str]]] = {"ti": {}, "ab": {}}
         self.postings: dict[str, dict[str, int]] = defaultdict(dict)
+        self.headings: dict[tuple[str, ...], set[str]] = defaultdict(set)
         for record in records:
             self.records[record.pmid] = record
-            tokens = analyze(" ".join((record.title, *record.abstract)))
+            title = analyze(record.title)
+            abstract = analyze(" ".join(record.abstract))
+            self.fields["ti"][record.pmid] = title
+            self.fields["ab"][record.pmid] = abstract
+            tokens = title + abstract
             self.docs[record.pmid] = tokens
             for token, tf in Counter(tokens).items():
                 self.postings[token][record.pmid] = tf
+            for heading in record.mesh:
+                self.headings[tuple(analyze(heading))].add(record.pmid)
         self.avg_len = sum(map(len, self.docs.values())) / max(1, len(self.docs))
 
-    def _term_docs(self, term: _Term) -> set[str]:
+    def _in_field(self, field: str, pmid: str, term: _Term) -> bool:
+        tokens = self.fields[field][pmid]
         if term.prefix:
-            stem = term.tokens[0]
-            found: set[str] = set()
-            for token, posting in self.postings.items():
-                if token.startswith(stem):
-                    found.update(posting)
-            return found
-        sets = [set(self.postings.get(t, ())) for t in term.tokens]
-        docs = set.intersection(*sets) if sets else set()
-        if len(term.tokens) == 1:
-            return docs
+            return any(t.startswith(term.tokens[0]) for t in tokens)
         n = len(term.tokens)
-        return {
+        if n == 1:
+            return term.tokens[0] in tokens
+        return any(tuple(tokens[i : i + n]) == term.tokens for i in range(len(tokens) - n + 1))
+
+    def _term_docs(self, term: _Term) -> set[str]:
+        found: set[str] = set()
+        if "mh" in term.fields:
+            found |= self.headings.get(term.tokens, set())
+        text_fields = [f for f in ("ti", "ab") if f in term.fields]
+        if not text_fields:
+            return found
+        if term.prefix:
+            candidates: set[str] = set()
+            for token, posting in self.postings.items():
+                if token.startswith(term.tokens[0]):
+                    candidates.update(posting)
+        else:
+            sets = [set(self.postings.get(t, ())) for t in term.tokens]
+            candidates = set.intersection(*sets) if sets else set()
+        if len(term.tokens) == 1 and len(text_fields) == 2 and not term.prefix:
+            return found | candidates
+        return found | {
             pmid
-            for pmid in docs
-            if any(
-                tuple(self.docs[pmid][i : i + n]) == term.tokens
-                for i in range(len(self.docs[pmid]) - n + 1)
-            )
+            for pmid in candidates
+            if any(self._in_field(field, pmid, term) for field in text_fields)
         }
 
     def _match(self, node: _Node) -> set[str]:
@@ -423,6 +527,14 @@ def _article_xml(record: Record) -> str:
     if record.abstract:
         text = escape(" ".join(record.abstract))
         abstract = f"<Abstract><AbstractText>{text}</AbstractText></Abstract>"
+    headings = ""
+    if record.mesh:
+        names = "".join(
+            f'<MeshHeading><DescriptorName MajorTopicYN="N">{escape(h)}</DescriptorName>'
+            "</MeshHeading>"
+            for h in record.mesh
+        )
+        headings = f"<MeshHeadingList>{names}</MeshHeadingList>"
     corrections = ""
     if record.retracted:
         corrections = (
@@ -438,7 +550,7 @@ def _article_xml(record: Record) -> str:
         f"<PubDate>{year}</PubDate></JournalIssue><Title>{escape(record.journal)}</Title>"
         f"</Journal><ArticleTitle>{escape(record.title)}</ArticleTitle>{abstract}"
         f"<Language>eng</Language><PublicationTypeList>{types}</PublicationTypeList>"
-        f"</Article>{corrections}</MedlineCitation><PubmedData><PublicationStatus>ppublish"
+        f"</Article>{headings}{corrections}</MedlineCitation><PubmedData><PublicationStatus>ppublish"
         "</PublicationStatus><ArticleIdList>"
         f'<ArticleId IdType="pubmed">{escape(record.pmid)}</ArticleId></ArticleIdList>'
         "</PubmedData></PubmedArticle>\n"

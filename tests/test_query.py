@@ -1,4 +1,4 @@
-"""build_queries: informative terms, synonyms, relaxation ladder, context. Pure."""
+"""build_query: informative terms, vocabulary synonyms, one readable term, context. Pure."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import sys
 
 import pytest
 
-from claims.query import MAX_TERMS, build_queries, informative_terms
-from tests.eutils_server import SearchIndex, parse_term
+from claims.query import MAX_TERMS, build_query, informative_terms
+from claims.vocabulary import Vocabulary
+from tests.eutils_server import Record, SearchIndex, parse_term
 
 
 @pytest.mark.parametrize(
@@ -53,69 +54,112 @@ def test_informative_terms_rank_gene_names_first(claim: str, first: str) -> None
     assert informative_terms(claim)[0] == first
 
 
-def test_build_queries_ladder_relaxes_to_two_terms() -> None:
-    ladder = build_queries("Melatonin supplements improve sleep quality in shift workers.")
-    assert len(ladder) == 2
-    index = SearchIndex([])
-    assert all(parse_term(q) is not None for q in ladder)
-    assert len(ladder[0]) > len(ladder[1])
-    assert index.search(parse_term(ladder[0])) == []
+VOCABULARY = Vocabulary.from_text(
+    "# test table\n"
+    "HP:0001658\tMyocardial infarction|Heart attack\n"
+    "HP:0000822\tHypertension|High blood pressure|Arterial hypertension\n"
+    "HP:0000458\tAnosmia|Loss of smell\n"
+)
+
+
+def test_build_query_names_the_concepts_once_each() -> None:
+    query = build_query("Melatonin supplements improve sleep quality in shift workers.")
+    assert query is not None
+    assert query.label == "melatonin; supplements; improve; sleep; quality; shift; workers"
+    # One group per concept, ORed: no combinations of concepts to read through.
+    assert query.term.count(" OR ") == sum(len(c.names) for c in query.concepts) - 1
+    assert " AND " not in query.term
+    assert all(f"{c.names[0]}" in query.term for c in query.concepts)
 
 
 @pytest.mark.parametrize(
-    ("claim", "fragment"),
+    ("claim", "group"),
     [
-        ("Fat infiltration worsens outcomes.", '("fat infiltration" OR "fatty infiltration")'),
-        ("Tumors shrink with melatonin.", "(tumors OR tumours OR tumor)"),
-        ("Mutations in muscles of mice.", "(mutations OR mutation)"),
+        (
+            "Heart attacks are rising.",
+            '("heart attacks"[tiab] OR "heart attack"[tiab] OR "myocardial infarction"[tiab])',
+        ),
+        (
+            "Loss of smell predicts infection.",
+            '("loss of smell"[tiab] OR anosmia[tiab])',
+        ),
+        ("Tumors shrink with melatonin.", "(tumors[tiab] OR tumor[tiab])"),
+        ("Mutations in muscles of mice.", "(mutations[tiab] OR mutation[tiab])"),
+        ("Coronaviruses spread.", "(coronaviruses[tiab] OR coronavirus[tiab])"),
     ],
 )
-def test_build_queries_or_synonyms(claim: str, fragment: str) -> None:
-    assert fragment in build_queries(claim)[0]
+def test_build_query_ors_synonyms_and_number(claim: str, group: str) -> None:
+    query = build_query(claim, vocabulary=VOCABULARY)
+    assert query is not None
+    assert group in query.term
 
 
-def test_build_queries_resolves_these_muscles_from_context() -> None:
-    ladder = build_queries(
+def test_build_query_finds_abstracts_that_use_the_medical_name() -> None:
+    index = SearchIndex(
+        [
+            Record("1", "Myocardial infarction outcomes", ("Mortality fell.",)),
+            Record("2", "Stroke outcomes", ("Mortality fell.",)),
+        ]
+    )
+    query = build_query("Heart attacks are often fatal.", vocabulary=VOCABULARY)
+    assert query is not None
+    without = build_query("Heart attacks are often fatal.")
+    assert without is not None
+    assert index.search(parse_term(query.term)) == ["1"]
+    assert index.search(parse_term(without.term)) == []
+
+
+def test_build_query_resolves_these_muscles_from_context() -> None:
+    query = build_query(
         "Fat infiltration in these muscles predicts poor outcome.",
         context="MRI of the rotator cuff muscles after surgery.",
     )
-    assert '"rotator cuff"' in ladder[0]
+    assert query is not None
+    assert '"rotator cuff"[tiab]' in query.term
 
 
-def test_build_queries_resolves_this_study_from_context() -> None:
-    ladder = build_queries("This study shows a benefit.", context="Semaglutide and weight loss")
-    assert "semaglutide" in ladder[0]
+def test_build_query_resolves_this_study_from_context() -> None:
+    query = build_query("This study shows a benefit.", context="Semaglutide and weight loss")
+    assert query is not None
+    assert "semaglutide[tiab]" in query.term
 
 
 @pytest.mark.parametrize("claim", ["", "It may be so.", "42%"])
-def test_build_queries_empty_when_nothing_searchable(claim: str) -> None:
-    assert build_queries(claim) == []
+def test_build_query_none_when_nothing_searchable(claim: str) -> None:
+    assert build_query(claim) is None
 
 
 @pytest.mark.parametrize(
     ("claim", "expected"),
-    [("Statins work.", ["(statins OR statin) AND work"]), ("Aspirin.", ["aspirin"])],
+    [
+        ("Statins work.", "(statins[tiab] OR statin[tiab]) OR work[tiab]"),
+        ("Aspirin.", "aspirin[tiab]"),
+    ],
 )
-def test_build_queries_short_claims(claim: str, expected: list[str]) -> None:
-    assert build_queries(claim) == expected
+def test_build_query_short_claims(claim: str, expected: str) -> None:
+    query = build_query(claim)
+    assert query is not None
+    assert query.term == expected
 
 
-def test_build_queries_caps_terms() -> None:
+def test_build_query_caps_terms() -> None:
     claim = " ".join(f"word{c}xyz" for c in "abcdefghijkl")
-    first = build_queries(claim)[0]
-    assert len({w for w in informative_terms(claim) if w in first}) == MAX_TERMS
+    query = build_query(claim)
+    assert query is not None
+    assert len(query.concepts) == MAX_TERMS
 
 
-def test_build_queries_balanced_and_parseable() -> None:
+def test_build_query_balanced_and_parseable() -> None:
     claim = "ALDH1 expression is associated with poorer prognosis for breast cancer primary tumors."
-    for query in build_queries(claim):
-        assert query.count("(") == query.count(")")
-        assert parse_term(query) is not None
+    query = build_query(claim, vocabulary=VOCABULARY)
+    assert query is not None
+    assert query.term.count("(") == query.term.count(")")
+    assert parse_term(query.term) is not None
 
 
 def test_query_module_is_pure() -> None:
     code = (
-        "import sys, claims.query;"
+        "import sys, claims.query, claims.vocabulary;"
         "print(sorted(m for m in ('httpx', 'rich', 'pipeline', 'lxml') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -140,5 +184,5 @@ def test_query_module_is_pure() -> None:
 def test_issue_14_pronoun_subject_is_searched_with_its_referent(
     claim: str, context: str, referent: str
 ) -> None:
-    assert referent in build_queries(claim, context)[0]
-    assert referent not in build_queries(claim)[0]
+    assert referent in build_query(claim, context).term.lower()
+    assert referent not in build_query(claim).term.lower()

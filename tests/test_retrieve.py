@@ -1,5 +1,5 @@
-"""retrieve(): ladder walking, batched fetches, retractions and failures, end to end
-against the local E-utilities server."""
+"""retrieve(): one wide search per claim, batched fetches, retractions and failures, end
+to end against the local E-utilities server."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import replace
 import httpx
 import pytest
 
-from claims.query import build_queries
+from claims.query import build_query
 from claims.types import Claim, EvidenceStatus
 from pipeline.config import Config
 from pipeline.http import build_client
@@ -52,16 +52,29 @@ def setup(server: EutilsServer, http: httpx.Client, **settings: object) -> tuple
     return pubmed, config
 
 
-def test_retrieve_relaxes_until_hits(server, http) -> None:
+def test_retrieve_one_search_per_claim_finds_partial_matches(server, http) -> None:
     pubmed, config = setup(server, http)
     assert pubmed.search(MELATONIN).count == 0  # the whole sentence finds nothing
+    server.clear_log()
     c = claim(MELATONIN)
     result = retrieve([c], pubmed, config)[c.id]
     assert result.status is EvidenceStatus.FOUND
-    assert result.queries_tried == tuple(build_queries(MELATONIN))
-    assert len(result.queries_tried) == 2
-    assert result.query == result.queries_tried[-1]
+    query = build_query(MELATONIN)
+    assert query is not None
+    assert result.queries_tried == (result.query,) == (query.term,)
     assert {a.pmid for a in result.articles} == {"11", "12", "13"}
+    assert len(server.requests("esearch.fcgi")) == 1
+    assert server.requests("esearch.fcgi")[-1].params["retmax"] == str(config.search_candidates)
+
+
+def test_retrieve_searches_the_vocabulary_synonyms(http) -> None:
+    records = [Record("31", "Myocardial infarction in women", ("Outcomes were worse.",))]
+    with EutilsServer(records, enforce_rate=False) as server:
+        pubmed, config = setup(server, http)
+        c = claim("Heart attacks kill more women.")
+        result = retrieve([c], pubmed, config)[c.id]
+    assert [a.pmid for a in result.articles] == ["31"]
+    assert '"myocardial infarction"[tiab]' in result.query
 
 
 def test_retrieve_never_returns_retracted(server, http) -> None:
@@ -82,22 +95,18 @@ def test_retrieve_fetches_all_claims_in_one_batch(server, http) -> None:
     assert {a.pmid for a in results[claims[1].id].articles} == {"21", "22", "23"}
 
 
-def test_retrieve_keeps_best_result_below_min_hits(server, http) -> None:
-    pubmed, config = setup(server, http, min_hits=10)
-    c = claim("Statins cause muscle pain.")
-    result = retrieve([c], pubmed, config)[c.id]
-    assert result.status is EvidenceStatus.FOUND
-    assert len(result.articles) == 3
-    assert result.query in result.queries_tried
-
-
-@pytest.mark.parametrize("text", ["Quantum zebras levitate.", "It may be so."])
-def test_retrieve_zero_hits_is_none(server, http, text: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "searched"), [("Quantum zebras levitate.", True), ("It may be so.", False)]
+)
+def test_retrieve_zero_hits_is_none(server, http, text: str, searched: bool) -> None:
     pubmed, config = setup(server, http)
     c = claim(text)
     result = retrieve([c], pubmed, config)[c.id]
     assert result.status is EvidenceStatus.NONE
-    assert (result.query, result.articles, result.error) == ("", (), None)
+    assert (result.articles, result.error) == ((), None)
+    # The term sent is kept even when it found nothing, so a report can show it.
+    assert bool(result.query) is searched
+    assert len(server.requests("esearch.fcgi")) == int(searched)
 
 
 def test_retrieve_search_failure_is_unavailable(server, http) -> None:
@@ -122,10 +131,10 @@ def test_retrieve_fetch_failure_is_unavailable(server, http) -> None:
     assert result.error and "efetch" in result.error
 
 
-def test_retrieve_respects_retmax(server, http) -> None:
+def test_retrieve_respects_search_candidates(server, http) -> None:
     pubmed, config = setup(server, http)
     c = claim(MELATONIN)
-    result = retrieve([c], pubmed, replace(config, retmax=2))[c.id]
+    result = retrieve([c], pubmed, replace(config, search_candidates=2))[c.id]
     assert len(result.articles) <= 2
 
 

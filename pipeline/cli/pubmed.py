@@ -58,7 +58,8 @@ def render_search(
     "--claim",
     "as_claim",
     is_flag=True,
-    help="Treat QUERY as a claim sentence: show its query ladder and search each rung.",
+    help="Treat QUERY as a claim sentence: show its concepts and search the term built "
+    "from them, as a check does.",
 )
 @eutils_options
 @handle_errors
@@ -70,25 +71,27 @@ def pubmed_command(query: Sequence[str], retmax: int, as_claim: bool, **flags: o
         claimscan pubmed "fatty infiltration multifidus whiplash"
         claimscan pubmed --claim "Vitamin D supplements prevent falls in older adults."
     """
-    from claims.query import build_queries
+    from claims.query import build_query
     from pipeline.http import build_client
     from pipeline.pubmed.client import open_pubmed
+    from pipeline.vocabulary import load_vocabulary
 
     config = build_config(**flags)
     text = " ".join(query)
-    terms = build_queries(text) if as_claim else [text]
-    if not terms:
-        raise click.ClickException(f"no searchable words in {text!r}")
+    term = text
     console = Console(highlight=False)
+    if as_claim:
+        built = build_query(text, vocabulary=load_vocabulary())
+        if built is None:
+            raise click.ClickException(f"no searchable words in {text!r}")
+        console.print(Text.assemble(("concepts: ", "bold"), built.label))
+        term = built.term
     with build_client(config) as client:
         pubmed = open_pubmed(client, config)
         try:
-            for i, term in enumerate(terms):
-                if as_claim:
-                    console.rule(f"rung {i + 1} of {len(terms)}")
-                result = pubmed.search(term, retmax=retmax)
-                articles = pubmed.fetch(result.pmids) if result.pmids else {}
-                render_search(console, result, articles, retmax)
+            result = pubmed.search(term, retmax=retmax)
+            articles = pubmed.fetch(result.pmids) if result.pmids else {}
+            render_search(console, result, articles, retmax)
         finally:
             if pubmed.cache is not None:
                 pubmed.cache.close()

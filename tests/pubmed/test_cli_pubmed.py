@@ -22,7 +22,7 @@ def test_cli_pubmed_prints_count_translation_titles(args: list[str], rows: int) 
         )
     assert result.exit_code == 0, result.output
     assert "count: 2" in result.output
-    assert "vitamin[Title/Abstract]" in result.output
+    assert "vitamin[All Fields]" in result.output
     assert "Vitamin D again [RETRACTED]" in result.output
     assert sum(line.startswith("│ ") for line in result.output.splitlines()) == rows
 
@@ -36,7 +36,7 @@ def test_cli_pubmed_titles_are_not_markup() -> None:
     assert "2001" in result.output
 
 
-def test_cli_pubmed_claim_shows_ladder() -> None:
+def test_cli_pubmed_claim_shows_concepts_and_one_term() -> None:
     with EutilsServer(RECORDS, enforce_rate=False) as server:
         result = CliRunner().invoke(
             cli,
@@ -50,7 +50,9 @@ def test_cli_pubmed_claim_shows_ladder() -> None:
             ],
         )
     assert result.exit_code == 0, result.output
-    assert "rung 1 of 2" in result.output and "rung 2 of 2" in result.output
+    assert "concepts: vitamin d; prevents; falls; older; adults" in result.output
+    assert result.output.count("term: ") == 1
+    assert '"vitamin d"[tiab]' in result.output
 
 
 def test_cli_pubmed_error_is_one_line_exit_1() -> None:

@@ -26,7 +26,7 @@ RECORDS = [
     Record("1002", "Vitamin D supplements and fractures", ("No effect on fractures was seen.",)),
     Record("1003", "Falls prevention by exercise", ("Exercise prevented falls.",)),
     Record("1004", "Statins and muscle pain", ("Muscle pain was rare.",), retracted=True),
-] + [Record(str(2_000_000 + i), f"Filler record {i}", ("Nothing here.",)) for i in range(300)]
+] + [Record(str(2_000_000 + i), f"Filler record {i}", ("Nothing here.",)) for i in range(600)]
 
 
 class FakeSleep:
@@ -95,12 +95,12 @@ def test_client_fetch_returns_articles_by_pmid(server, http, sleep) -> None:
     assert articles["1004"].retracted is True
 
 
-def test_client_fetch_batches_200_and_posts_long_lists(server, http, sleep) -> None:
-    pmids = [str(2_000_000 + i) for i in range(300)]
+def test_client_fetch_batches_500_and_posts_long_lists(server, http, sleep) -> None:
+    pmids = [str(2_000_000 + i) for i in range(600)]
     articles = make(server, http, sleep).fetch(pmids)
-    assert len(articles) == 300
+    assert len(articles) == 600
     fetches = server.requests("efetch.fcgi")
-    assert [len(r.params["id"].split(",")) for r in fetches] == [200, 100]
+    assert [len(r.params["id"].split(",")) for r in fetches] == [500, 100]
     assert [r.method for r in fetches] == ["POST", "GET"]
 
 

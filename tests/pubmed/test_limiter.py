@@ -95,3 +95,19 @@ def test_limiter_rejects_non_positive_rate(rate: float) -> None:
 def test_shared_limiter_one_per_rate() -> None:
     assert shared_limiter(3.0) is shared_limiter(3.0)
     assert shared_limiter(3.0) is not shared_limiter(10.0)
+
+
+def test_limiter_counts_a_late_wake_up_from_when_it_sent() -> None:
+    fake = FakeTime()
+    late = {"first": True}
+
+    def oversleep(seconds: float) -> None:
+        # The first sleeper wakes 0.4 s late, as a thread does when the cores are busy.
+        fake.sleep(seconds + (0.4 if late.pop("first", False) else 0.0))
+
+    limiter = RateLimiter(3, clock=fake.clock, sleep=oversleep, margin=0.0)
+    sent = []
+    for _ in range(9):
+        limiter.acquire()
+        sent.append(fake.clock())
+    assert max_in_window(sent) <= 3
