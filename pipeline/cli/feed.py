@@ -51,7 +51,7 @@ def _summary_lines(summary: Any) -> list[str]:
     ]
     for failure in summary.failures:
         retry = "gave up" if failure.final else "will retry"
-        lines.append(f"failed {failure.kind} ({retry}): {failure.subject}: {failure.message}")
+        lines.append(f"failed {failure.kind.value} ({retry}): {failure.subject}: {failure.message}")
     return lines
 
 

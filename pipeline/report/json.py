@@ -37,8 +37,10 @@ from claims.types import (
     EvidenceStatus,
     Failure,
     Label,
+    LabelScores,
     Report,
     SourceKind,
+    Stage,
     Stance,
     Verdict,
 )
@@ -145,10 +147,11 @@ def report_to_dict(report: Report) -> dict[str, Any]:
         "documents": [_document_to_dict(d) for d in report.documents],
         "failures": [
             {
-                "stage": f.stage,
+                "stage": f.stage.value,
                 "subject": f.subject,
                 "error_type": f.error_type,
                 "message": f.message,
+                "claim_ids": list(f.claim_ids),
             }
             for f in report.failures
         ],
@@ -355,7 +358,7 @@ def _load_claim(
         claim_id=claim_id,
         label=label,
         confidence=confidence,
-        scores={key: scores.get_opt_float(key) for key in scores.obj},  # type: ignore[misc]
+        scores=LabelScores((key, scores.get_opt_float(key)) for key in scores.obj),
         rationale=r.get_str("rationale"),
         query=r.get_str("query"),
         evidence=tuple(_load_evidence(e) for e in r.get_objects("evidence")),
@@ -425,10 +428,12 @@ def load_report(text: str | bytes) -> Report:
         documents=tuple(_load_document(d, version) for d in root.get_objects("documents")),
         failures=tuple(
             Failure(
-                stage=f.get_str("stage"),
+                stage=f.get_enum("stage", Stage, _values(Stage)),
                 subject=f.get_str("subject"),
                 error_type=f.get_str("error_type"),
                 message=f.get_str("message"),
+                # Reports written before #15 have no claim ids.
+                claim_ids=f.get_str_list("claim_ids", default=[]),
             )
             for f in root.get_objects("failures")
         ),

@@ -63,6 +63,7 @@ def test_report_to_dict_schema_fields(report: Report) -> None:
             "subject": "https://dead.example.org/feed\x1b[31m",
             "error_type": "FeedError",
             "message": "feed returned 404 <script>alert(1)</script>; check the URL",
+            "claim_ids": [],
         }
     ]
     assert data["documents"][1]["published"] is None
