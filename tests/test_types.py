@@ -69,3 +69,19 @@ def test_failure_stage_and_claim_ids_survive_the_json_codec(stage: Stage) -> Non
     text = dump_report(report)
     assert f'"stage": "{stage.value}"' in text
     assert load_report(text) == report
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [
+        (datetime(2026, 1, 2, 0, 30, tzinfo=UTC), "2026-01-02T00:30:00+00:00"),
+        # A publisher's offset stays: converting would move this date to 1 January.
+        (datetime.fromisoformat("2026-01-02T00:30:00+02:00"), "2026-01-02T00:30:00+02:00"),
+        (datetime(2026, 1, 2, 0, 30), "2026-01-02T00:30:00+00:00"),
+        (None, None),
+    ],
+)
+def test_iso_is_one_rule_for_every_stored_time(value: datetime | None, written: str | None) -> None:
+    from pipeline.report.json import iso
+
+    assert iso(value) == written

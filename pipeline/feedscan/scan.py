@@ -39,6 +39,7 @@ from pipeline.feedscan.state import PendingItem, ScanState
 from pipeline.ingest import DOWNLOAD_TIMEOUTS
 from pipeline.pubmed.client import PubMed
 from pipeline.report import write_report
+from pipeline.report.json import iso
 from pipeline.run import Models, check_documents
 
 __all__ = [
@@ -264,9 +265,9 @@ def _entry(
         "feed": item.feed,
         "title": doc.title,
         "link": doc.url,
-        "published": doc.published.isoformat() if doc.published else None,
+        "published": iso(doc.published),
         "content_hash": item.content_hash,
-        "processed_at": at.isoformat(),
+        "processed_at": iso(at),
         "claims": sum(labels.values()),
         "labels": labels,
         "reports": reports,
