@@ -30,8 +30,8 @@ from pathlib import Path
 from benchmarks.verdicts import assess_cases, claim_inputs
 from claims.types import Label, Stance
 from claims.verdict import decide
-from pipeline.api import models_for
 from pipeline.config import load_config
+from pipeline.session import Session
 from tests.eutils_server import load_scifact_corpus
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.evidence_unit:
         overrides["evidence_unit"] = args.evidence_unit
     config = load_config(overrides, env={})
-    models = models_for(config)
+    with Session.open(config) as session:
+        models = session.models()
     corpus = load_scifact_corpus(CORPUS)
     print(f"models: {models.description}; evidence unit {config.evidence_unit}")
     calibration = models.stance.support_calibration

@@ -71,8 +71,7 @@ def pubmed_command(query: Sequence[str], retmax: int, as_claim: bool, **flags: o
         claimscan pubmed --claim "Vitamin D supplements prevent falls in older adults."
     """
     from claims.query import build_queries
-    from pipeline.http import build_client
-    from pipeline.pubmed.client import open_pubmed
+    from pipeline.session import Session
 
     config = build_config(**flags)
     text = " ".join(query)
@@ -80,15 +79,10 @@ def pubmed_command(query: Sequence[str], retmax: int, as_claim: bool, **flags: o
     if not terms:
         raise click.ClickException(f"no searchable words in {text!r}")
     console = Console(highlight=False)
-    with build_client(config) as client:
-        pubmed = open_pubmed(client, config)
-        try:
-            for i, term in enumerate(terms):
-                if as_claim:
-                    console.rule(f"rung {i + 1} of {len(terms)}")
-                result = pubmed.search(term, retmax=retmax)
-                articles = pubmed.fetch(result.pmids) if result.pmids else {}
-                render_search(console, result, articles, retmax)
-        finally:
-            if pubmed.cache is not None:
-                pubmed.cache.close()
+    with Session.open(config) as session:
+        for i, term in enumerate(terms):
+            if as_claim:
+                console.rule(f"rung {i + 1} of {len(terms)}")
+            result = session.pubmed.search(term, retmax=retmax)
+            articles = session.pubmed.fetch(result.pmids) if result.pmids else {}
+            render_search(console, result, articles, retmax)

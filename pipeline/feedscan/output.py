@@ -16,11 +16,12 @@ from pathlib import Path
 from pipeline.feedscan.items import ID_LENGTH
 from pipeline.feedscan.state import ScanState
 from pipeline.files import append_durably, temp_target
+from pipeline.report import EXTENSIONS
 
 __all__ = ["INDEX_NAME", "append_line", "remove_temp_files", "repair_index"]
 
 INDEX_NAME = "index.jsonl"
-_REPORT_NAME = re.compile(rf"^[0-9a-f]{{{ID_LENGTH}}}\.[a-z]+$")
+_REPORT_NAME = re.compile(rf"^[0-9a-f]{{{ID_LENGTH}}}\.(?:{'|'.join(EXTENSIONS.values())})$")
 """Our per-item report names (``<item id>.<ext>``)."""
 
 

@@ -38,7 +38,8 @@ from pipeline.feedscan.output import INDEX_NAME, append_line, remove_temp_files,
 from pipeline.feedscan.state import PendingItem, ScanState
 from pipeline.ingest import DOWNLOAD_TIMEOUTS
 from pipeline.pubmed.client import PubMed
-from pipeline.report import write_report
+from pipeline.report import EXTENSIONS as REPORT_EXTENSIONS
+from pipeline.report import FILE_FORMATS, write_report
 from pipeline.report.json import iso
 from pipeline.run import Models, check_documents
 
@@ -58,7 +59,7 @@ __all__ = [
 
 DEFAULT_MAX_ATTEMPTS = 3
 """Runs that may try one item before it is abandoned (and indexed as ``failed``)."""
-EXTENSIONS: dict[str, str] = {"json": "json", "html": "html", "markdown": "md"}
+EXTENSIONS: dict[str, str] = {fmt: REPORT_EXTENSIONS[fmt] for fmt in FILE_FORMATS}
 """Report format to file extension; the formats ``claimscan feed`` writes."""
 _PUBMED_DOWN = "E-utilities unavailable: "
 

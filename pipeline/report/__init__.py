@@ -21,7 +21,17 @@ from claims.types import Report
 from pipeline.errors import ReportError
 from pipeline.files import atomic_write_text
 
-__all__ = ["FORMATS", "RENDERERS", "Renderer", "check_output", "write_report", "write_text"]
+__all__ = [
+    "EXTENSIONS",
+    "FILE_FORMATS",
+    "FORMATS",
+    "RENDERERS",
+    "REPORT_FORMATS",
+    "Renderer",
+    "check_output",
+    "write_report",
+    "write_text",
+]
 
 
 class Renderer(Protocol):
@@ -93,7 +103,16 @@ RENDERERS: dict[str, Renderer] = {
 """Format name to renderer; ``color`` only matters to ``terminal``."""
 
 FORMATS: tuple[str, ...] = tuple(RENDERERS)
-"""Format names, for ``click.Choice``."""
+"""Format names, for ``click.Choice``; every other list of formats is cut from this one."""
+
+REPORT_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "jsonl")
+"""Formats that hold a whole report; ``jsonl`` holds only the claims, one per line."""
+
+FILE_FORMATS: tuple[str, ...] = tuple(f for f in REPORT_FORMATS if f != "terminal")
+"""Whole reports meant to be kept and opened as files (what ``claimscan feed`` writes)."""
+
+EXTENSIONS: dict[str, str] = {f: {"terminal": "txt", "markdown": "md"}.get(f, f) for f in FORMATS}
+"""File name extension per format."""
 
 
 def write_report(
