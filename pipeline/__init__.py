@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
+"""The one place the version is written: pyproject.toml reads it (hatch's dynamic version),
+and ``--version`` and the User-Agent sent with every request use it."""
 __all__ = [
     "Session",
     "__version__",

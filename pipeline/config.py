@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import __version__
 from pipeline.errors import ConfigError
 
 DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -94,7 +95,7 @@ class Config:
     """Larger pages and feeds are refused rather than read."""
     max_claims_per_document: int = 80
     """Claims past this many in one document are left out, with a note in the report."""
-    user_agent: str = "claimscan/0.1 (+https://pypi.org/project/claimscan/)"
+    user_agent: str = f"claimscan/{__version__} (+https://pypi.org/project/claimscan/)"
 
     @property
     def rate_limit(self) -> float:

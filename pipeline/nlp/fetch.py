@@ -194,7 +194,7 @@ def ensure_model(name: str) -> str:
     not a terminal).
     """
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
     from pipeline.config import load_config
     from pipeline.http import build_client
@@ -219,7 +219,7 @@ def ensure_model(name: str) -> str:
             disable=not console.is_terminal,
         ) as bar,
     ):
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(what: str, done: int, total: int) -> None:
             if what not in tasks:

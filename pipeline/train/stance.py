@@ -485,7 +485,7 @@ def _counts(pairs: Sequence[TrainPair]) -> dict[str, dict[str, int]]:
 
 def stage_pairs(pack: StancePack, stage: StageRecipe, recipe: Recipe) -> list[TrainPair]:
     """The pairs of one stage, narrowed to the recipe's sources and cap."""
-    splits = STAGES.get(stage.name)
+    splits: tuple[str, ...] | None = STAGES.get(stage.name)
     if splits is None:
         raise ConfigError(f"unknown stage {stage.name!r}; choose from {', '.join(STAGES)}")
     if stage.name == "in-domain" and recipe.direction_flips:
