@@ -68,9 +68,9 @@ class Config:
     """Run the stance and promotional encoders in dynamic int8 too (env CLAIMSCAN_QUANTIZE=1)."""
     int8_selector: bool = False
     """Rank evidence sentences with a dynamic-int8 copy of the encoder (env
-    CLAIMSCAN_INT8_SELECTOR=1). Ranking is 1.8x faster and finds gold rationale sentences
-    as often, but the shifted similarities moved claim-level macro-F1 by -0.02 (SciFact)
-    and -0.03 (HealthVer), so it is off; the stance model always stays in float32."""
+    CLAIMSCAN_INT8_SELECTOR=1). Ranking is faster and finds gold rationale sentences as
+    often, but the shifted similarities cost claim-level macro-F1, so it is off
+    (docs/models.md has the figures); the stance model always stays in float32."""
     base_model: str | None = None
     """Encoder weights (hub id or path); None uses the embedded all-MiniLM-L6-v2."""
     stance_model: str = str(DEFAULT_STANCE_MODEL)

@@ -108,7 +108,9 @@ def test_build_queries_caps_terms() -> None:
 
 def test_build_queries_balanced_and_parseable() -> None:
     claim = "ALDH1 expression is associated with poorer prognosis for breast cancer primary tumors."
-    for query in build_queries(claim):
+    queries = build_queries(claim)
+    assert queries  # an empty ladder would pass the loop below without checking anything
+    for query in queries:
         assert query.count("(") == query.count(")")
         assert parse_term(query) is not None
 

@@ -26,10 +26,9 @@ class RateLimiter:
         window: Window length in seconds (NCBI counts per second).
         margin: Extra seconds added to the window, because the server measures arrival
             times and the network jitters them; without it two requests sent exactly one
-            window apart may land inside one window at NCBI. With both CPU cores busy
-            classifying, a 0.05 s margin still earned an occasional 429 from the local
-            server (one in 268 requests), so it is 0.1 s: at most 9.1 requests/s with
-            a key and 2.7 without.
+            window apart may land inside one window at NCBI. Half of it was not enough
+            with both CPU cores busy classifying (docs/benchmarks.md), so it is 0.1 s:
+            at most 9.1 requests/s with a key and 2.7 without.
     """
 
     def __init__(

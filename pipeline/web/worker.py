@@ -66,10 +66,8 @@ def _trim_heap() -> None:
     """Give the heap memory a finished check freed back to the system (glibc only).
 
     glibc keeps freed memory in its heap, and the tensors and arrays of each check leave
-    it too fragmented to shrink by itself. With the shipped models and 4-claim articles
-    of SciFact claims, a server's resident memory grew from 664 to 1114 MB over 25
-    checks without this (MALLOC_ARENA_MAX=2 made no difference); checking 20 such
-    articles in one process with a trim after each levelled off at 619 MB.
+    it too fragmented to shrink by itself: without a trim a server's resident memory
+    grows with every check (docs/benchmarks.md has the figures).
     """
     libc = _libc()
     if libc is not None:
