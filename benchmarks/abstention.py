@@ -30,7 +30,7 @@ from pathlib import Path
 from benchmarks.verdicts import assess_cases, benchmark_config, claim_inputs
 from claims.types import Label, Stance
 from claims.verdict import decide
-from pipeline.api import models_for
+from pipeline.session import Session
 from tests.eutils_server import load_scifact_corpus
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"needs SciFact, Check-COVID and HealthVer under {DATA}", file=sys.stderr)
         return 2
     config = benchmark_config(args.fast, args.evidence_unit, None)
-    models = models_for(config)
+    with Session.open(config) as session:
+        models = session.models()
     corpus = load_scifact_corpus(CORPUS)
     print(f"models: {models.description}; evidence unit {config.evidence_unit}")
     calibration = models.stance.support_calibration

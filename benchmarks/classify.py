@@ -33,15 +33,11 @@ from pathlib import Path
 
 from claims.split import extract_claims
 from claims.types import Document
-from pipeline.api import models_for
 from pipeline.config import load_config
 from pipeline.evidence import EvidenceSelector
-from pipeline.http import build_client
 from pipeline.ingest import document_from_text
-from pipeline.pubmed.cache import ResponseCache
-from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
-from pipeline.run import check_documents
+from pipeline.session import Session
 from tests.eutils_server import EutilsServer, load_scifact_corpus
 
 SCIFACT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "scifact"
@@ -142,31 +138,25 @@ def main(argv: list[str] | None = None) -> int:
             },
             env={},
         )
-        models = models_for(config)
-        cache = ResponseCache(config.cache_path, server=config.eutils_url)  # type: ignore[arg-type]
-        try:
-            with build_client(config) as client:
-                pubmed = PubMed(client, config, cache=cache, limiter=RateLimiter(3))
-                check_documents([article], config=config, pubmed=pubmed, models=models)
-                warm_requests = pubmed.stats.requests
-                times, claims = [], 0
-                for _ in range(args.repeat):
-                    fresh = dataclasses.replace(
-                        models,
-                        selector=EvidenceSelector(
-                            models.selector.embedder, per_claim=config.evidence_candidates
-                        ),
-                    )
-                    pubmed = PubMed(client, config, cache=cache, limiter=RateLimiter(3))
-                    start = time.perf_counter()
-                    reports, _ = check_documents(
-                        [article], config=config, pubmed=pubmed, models=fresh
-                    )
-                    times.append(time.perf_counter() - start)
-                    claims = len(reports[0].claims)
-                    assert pubmed.stats.requests == 0, "timed pass went to the network"
-        finally:
-            cache.close()
+        # Each pass gets a session (and so fresh request counts) over the same cache file.
+        with Session.open(config, limiter=RateLimiter(3)) as session:
+            models = session.models()
+            session.check_documents([article])
+            warm_requests = session.pubmed.stats.requests
+        times, claims = [], 0
+        for _ in range(args.repeat):
+            fresh = dataclasses.replace(
+                models,
+                selector=EvidenceSelector(
+                    models.selector.embedder, per_claim=config.evidence_candidates
+                ),
+            )
+            with Session.open(config, models=fresh, limiter=RateLimiter(3)) as session:
+                start = time.perf_counter()
+                reports, _ = session.check_documents([article])
+                times.append(time.perf_counter() - start)
+                claims = len(reports[0].claims)
+                assert session.pubmed.stats.requests == 0, "timed pass went to the network"
     seconds = statistics.median(times)
     print(f"models: {models.description}")
     print(

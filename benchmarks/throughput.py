@@ -28,16 +28,13 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pipeline.api import models_for
 from pipeline.config import Config, load_config
-from pipeline.http import build_client
 from pipeline.ingest import load_source
-from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
-from pipeline.run import Models, check_documents, run_claims
+from pipeline.run import Models
+from pipeline.session import Session
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -67,10 +64,6 @@ def _claims(n: int) -> list[str]:
     with open(SCIFACT / "claims_train.jsonl", encoding="utf-8") as fh:
         rows = [json.loads(line)["claim"] for line in fh]
     return rows[:n]
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ServerProcess:
@@ -111,16 +104,17 @@ def _scenario(
     # and a pause so the server's window has forgotten the last scenario's requests
     # (without it a fresh limiter's first burst meets them and earns 429s).
     limiter = RateLimiter(config.rate_limit)
+    if sequential:
+        config = dataclasses.replace(config, search_workers=1, batch_claims=1)
     time.sleep(1.2)
     start = time.perf_counter()
-    with build_client(config) as client:
-        pubmed = PubMed(client, config, limiter=limiter)
+    with Session.open(config, models=timed, limiter=limiter) as session:
+        pubmed = session.pubmed
         if sequential:
-            one = dataclasses.replace(config, search_workers=1, batch_claims=1)
             for text in texts:
-                run_claims([text], config=one, pubmed=pubmed, models=timed, now=_now)
+                session.check_claims([text])
         else:
-            run_claims(texts, config=config, pubmed=pubmed, models=timed, now=_now)
+            session.check_claims(texts)
     seconds = time.perf_counter() - start
     # The client's own counts: every request sent, retries included, and 429s received.
     requests = pubmed.stats.requests
@@ -140,15 +134,17 @@ def _scenario(
 
 def _seeds(server: ServerProcess, config: Config, models: Models) -> dict[str, float]:
     docs = []
-    with build_client(config) as client:
+    limiter = RateLimiter(config.rate_limit)
+    with Session.open(config, models=models, limiter=limiter) as session:
         for seed in SEEDS:
-            docs.extend(load_source(str(seed), client=client, config=config, now=_now()))
+            docs.extend(
+                load_source(str(seed), client=session.http, config=config, now=session.now())
+            )
         start = time.perf_counter()
-        pubmed = PubMed(client, config, limiter=RateLimiter(config.rate_limit))
-        reports, _ = check_documents(docs, config=config, pubmed=pubmed, models=models)
+        reports, _ = session.check_documents(docs)
         seconds = time.perf_counter() - start
     claims = sum(len(r.claims) for r in reports)
-    per_claim = pubmed.stats.requests / claims
+    per_claim = session.pubmed.stats.requests / claims
     return {
         "claims": claims,
         "seconds": seconds,
@@ -241,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     texts = _claims(args.n)
     with ServerProcess(SCIFACT / "corpus.jsonl") as server:
         t0 = time.perf_counter()
-        models = models_for(base)
+        with Session.open(base) as loader:
+            models = loader.models()
         load_s = time.perf_counter() - t0
         print(f"models loaded in {load_s:.1f}s ({models.description})")
         # Warm-up: first forward passes and lazy imports are not what we measure.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -41,6 +42,20 @@ class Label(enum.Enum):
     """No judgement: no on-topic evidence was found, or PubMed could not be reached."""
 
 
+class Stage(enum.Enum):
+    """The pipeline stage a :class:`Failure` happened in."""
+
+    INGEST = "ingest"
+    """Fetching or reading a source."""
+    INPUT = "input"
+    """A claim or text given directly was unusable (e.g. empty)."""
+    SPLIT = "split"
+    PUBMED = "pubmed"
+    """Searching or fetching from E-utilities."""
+    CLASSIFY = "classify"
+    REPORT = "report"
+
+
 class Stance(enum.Enum):
     """How one evidence sentence bears on a claim."""
 
@@ -61,19 +76,6 @@ class EvidenceStatus(enum.Enum):
     """PubMed could not be reached or kept failing; no verdict on the evidence."""
     SKIPPED = "skipped"
     """Not searched, e.g. the claim was judged commercial-promotional first."""
-
-
-@dataclass(frozen=True, slots=True)
-class Source:
-    """A user-given input: a URL, a file path, ``-`` for stdin, or literal text.
-
-    Created by the CLI or the Python API before ingest.
-    """
-
-    locator: str
-    """URL, path, ``-``, or ``<text>`` for literal text."""
-    kind: SourceKind | None = None
-    """Known kind, or None to detect it from the content."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +186,44 @@ class EvidenceItem:
         return f"https://pubmed.ncbi.nlm.nih.gov/{self.pmid}/"
 
 
+class LabelScores(Mapping[str, float | None]):
+    """Probability per label value, immutable and hashable (a frozen ``dict``).
+
+    Keys keep the order they were given in, which is the order reports list them.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(
+        self, items: Mapping[str, float | None] | Iterable[tuple[str, float | None]] = ()
+    ) -> None:
+        pairs = items.items() if isinstance(items, Mapping) else items
+        self._items: tuple[tuple[str, float | None], ...] = tuple(dict(pairs).items())
+
+    def __getitem__(self, key: str) -> float | None:
+        for name, value in self._items:
+            if name == key:
+                return value
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return dict(self._items) == dict(other.items())
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items))
+
+    def __repr__(self) -> str:
+        return f"LabelScores({dict(self._items)!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """The label for one claim and why. Created by ``claims.verdict.decide``."""
@@ -192,9 +232,10 @@ class Verdict:
     label: Label
     confidence: float | None
     """Calibrated probability of ``label``, at least 0.5; None for ``unverified``."""
-    scores: dict[str, float | None]
+    scores: Mapping[str, float | None]
     """Probability per label value (``supported``, ``contested``, ``commercial-promotional``);
-    the first two are None when no on-topic evidence was read."""
+    the first two are None when no on-topic evidence was read. Stored as
+    :class:`LabelScores` whatever mapping is given, so a verdict is hashable."""
     rationale: str
     query: str
     evidence: tuple[EvidenceItem, ...]
@@ -208,6 +249,11 @@ class Verdict:
     behind them are in ``scores``."""
     also_retrieved: tuple[str, ...] = ()
     """PMIDs retrieved but judged not about the claim: listed, never cited as evidence."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scores, LabelScores):
+            # A frozen dataclass sets its own fields only through object.__setattr__.
+            object.__setattr__(self, "scores", LabelScores(self.scores))
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,12 +280,15 @@ class DocumentReport:
 class Failure:
     """Something that failed for one item while the run went on. Created by any stage."""
 
-    stage: str
-    """``ingest``, ``split``, ``pubmed``, ``classify`` or ``report``."""
+    stage: Stage
     subject: str
-    """The URL, path, PMID or claim the failure is about."""
+    """The URL, path or locator the failure is about; for PubMed failures, which are
+    grouped one per cause, how many claims it hit ("3 claims")."""
     error_type: str
+    """The name of the ``pipeline.errors`` exception class behind it."""
     message: str
+    claim_ids: tuple[str, ...] = ()
+    """The ids of the claims it left unchecked, when it is about claims."""
 
 
 @dataclass(frozen=True, slots=True)

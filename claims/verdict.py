@@ -37,6 +37,7 @@ from claims.types import (
     EvidenceItem,
     EvidenceStatus,
     Label,
+    LabelScores,
     Retrieval,
     Stance,
     Verdict,
@@ -428,11 +429,13 @@ def decide(
     judged = status is EvidenceStatus.FOUND
     # Without on-topic evidence there is no P(supported) to share out: null, not a
     # "contested 97%" that reads as a judgement.
-    scores: dict[str, float | None] = {
-        Label.SUPPORTED.value: round((1 - q) * score.p_supported, 4) if judged else None,
-        Label.CONTESTED.value: round((1 - q) * (1 - score.p_supported), 4) if judged else None,
-        Label.COMMERCIAL_PROMOTIONAL.value: round(q, 4),
-    }
+    scores = LabelScores(
+        {
+            Label.SUPPORTED.value: round((1 - q) * score.p_supported, 4) if judged else None,
+            Label.CONTESTED.value: round((1 - q) * (1 - score.p_supported), 4) if judged else None,
+            Label.COMMERCIAL_PROMOTIONAL.value: round(q, 4),
+        }
+    )
     confidence = confidence_of(label, score)
     return Verdict(
         claim_id=claim.id,

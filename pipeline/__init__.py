@@ -7,6 +7,9 @@ The Python API mirrors the CLI::
     for doc in report.documents:
         for checked in doc.claims:
             print(checked.verdict.label, checked.claim.text)
+
+``scan_feeds`` checks feeds' new items as ``claimscan feed`` does; a ``Session`` keeps
+clients and models open across several checks.
 """
 
 from __future__ import annotations
@@ -14,12 +17,23 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "check", "check_claims", "check_text", "check_url", "load_config"]
+"""The one place the version is written: pyproject.toml reads it (hatch's dynamic version),
+and ``--version`` and the User-Agent sent with every request use it."""
+__all__ = [
+    "Session",
+    "__version__",
+    "check",
+    "check_claims",
+    "check_text",
+    "check_url",
+    "load_config",
+    "scan_feeds",
+]
 
 
 def __getattr__(name: str) -> Any:
     # Imported on first use so `claimscan --help` does not pay for httpx, lxml or torch.
-    if name in {"check", "check_claims", "check_text", "check_url"}:
+    if name in {"Session", "check", "check_claims", "check_text", "check_url", "scan_feeds"}:
         from pipeline import api
 
         return getattr(api, name)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline import __version__
 from pipeline.errors import ConfigError
 
 DEFAULT_EUTILS_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/"
@@ -71,9 +72,9 @@ class Config:
     """Run the stance and promotional encoders in dynamic int8 too (env CLAIMSCAN_QUANTIZE=1)."""
     int8_selector: bool = False
     """Rank evidence sentences with a dynamic-int8 copy of the encoder (env
-    CLAIMSCAN_INT8_SELECTOR=1). Ranking is 1.8x faster and finds gold rationale sentences
-    as often, but the shifted similarities moved claim-level macro-F1 by -0.02 (SciFact)
-    and -0.03 (HealthVer), so it is off; the stance model always stays in float32."""
+    CLAIMSCAN_INT8_SELECTOR=1). Ranking is faster and finds gold rationale sentences as
+    often, but the shifted similarities cost claim-level macro-F1, so it is off
+    (docs/models.md has the figures); the stance model always stays in float32."""
     base_model: str | None = None
     """Encoder weights (hub id or path); None uses the embedded all-MiniLM-L6-v2."""
     stance_model: str = str(DEFAULT_STANCE_MODEL)
@@ -98,7 +99,7 @@ class Config:
     """Larger pages and feeds are refused rather than read."""
     max_claims_per_document: int = 80
     """Claims past this many in one document are left out, with a note in the report."""
-    user_agent: str = "claimscan/0.1 (+https://pypi.org/project/claimscan/)"
+    user_agent: str = f"claimscan/{__version__} (+https://pypi.org/project/claimscan/)"
 
     @property
     def rate_limit(self) -> float:

@@ -3,7 +3,7 @@
 ```
 ClaimscanError
 ├── ConfigError
-├── IngestError ── FeedError, PageError ── PrivateAddressRefused
+├── IngestError ── FeedError, EmptyClaim, PageError ── PrivateAddressRefused
 ├── PubMedError ── PubMedHTTPError ── RateLimited, PubMedUnreachable
 │                └─ PubMedParseError ── MalformedResponse
 ├── ClassifierError ── ModelLoadError
@@ -41,6 +41,10 @@ class FeedError(IngestError):
 
 class PageError(IngestError):
     """A page or file could not be fetched or had no extractable text."""
+
+
+class EmptyClaim(IngestError):
+    """A claim given to check (``claimscan claim``, ``check_claims``) was empty."""
 
 
 class PrivateAddressRefused(PageError):

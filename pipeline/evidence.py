@@ -127,7 +127,9 @@ class EvidenceSelector:
                 picked.extend((article, i) for i in best)
             shortlist[claim.id] = picked
         self._embed({(a.pmid, i) for picked in shortlist.values() for a, i in picked})
-        claim_vectors = self.embedder.encode([c.text for c in claims]) if claims else []
+        claim_vectors: np.ndarray | list[np.ndarray] = (
+            self.embedder.encode([c.text for c in claims]) if claims else []
+        )
         out: dict[str, list[Candidate]] = {}
         for claim, vector in zip(claims, claim_vectors, strict=True):
             by_article: dict[str, list[Candidate]] = {}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from claims.types import Article, Claim, Retrieval
-from pipeline.evidence import Encoder
+from pipeline.nlp.protocols import Encoder
 
 __all__ = ["CandidateRanker", "Ranked", "keep_best"]
 
@@ -85,7 +85,10 @@ class CandidateRanker:
     ) -> dict[str, list[Ranked]]:
         """:meth:`rank` for several claims at once (one encoder pass for all)."""
         self._embed([a for c in claims for a in candidates.get(c.id, ())])
-        claim_vectors = self.embedder.encode([c.text for c in claims]) if claims else []
+        # Rows of one (claims × dim) array; no claims, no encoder call.
+        claim_vectors: list[np.ndarray] = (
+            list(self.embedder.encode([c.text for c in claims])) if claims else []
+        )
         out: dict[str, list[Ranked]] = {}
         for claim, vector in zip(claims, claim_vectors, strict=True):
             ranked = [

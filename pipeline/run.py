@@ -28,10 +28,11 @@ from claims.types import (
     Report,
     Retrieval,
     SourceKind,
+    Stage,
 )
 from claims.verdict import PROMO_THRESHOLD, ScoredSentence, decide
 from pipeline.config import Config
-from pipeline.errors import IngestError
+from pipeline.errors import EmptyClaim, IngestError, PubMedError
 from pipeline.evidence import Candidate, EvidenceSelector, abstract_passage
 from pipeline.ingest import load_source
 from pipeline.nlp.promo import promotional_signs
@@ -297,16 +298,22 @@ def assess(
         progress("classify", len(stance), len(all_claims))
     # One failure per cause, not per claim: a dead network fails every claim the same
     # way, and each claim's verdict already says it is unverified and why (#14).
-    unavailable: dict[str, int] = {}
+    unavailable: dict[str, list[str]] = {}
     for claim in all_claims:
         r = retrievals.get(claim.id)
         if r is not None and r.status is EvidenceStatus.UNAVAILABLE:
-            error = r.error or "evidence unavailable"
-            unavailable[error] = unavailable.get(error, 0) + 1
-    for error, n in unavailable.items():
-        subject = f"{n} claim{'s' if n != 1 else ''}"
+            unavailable.setdefault(r.error or "evidence unavailable", []).append(claim.id)
+    for error, ids in unavailable.items():
+        subject = f"{len(ids)} claim{'s' if len(ids) != 1 else ''}"
+        # Retrieval keeps the message, not the exception, so the base class is named.
         failures.append(
-            Failure("pubmed", subject, "PubMedError", f"{error} ({subject} unverified)")
+            Failure(
+                Stage.PUBMED,
+                subject,
+                PubMedError.__name__,
+                f"{error} ({subject} unverified)",
+                claim_ids=tuple(ids),
+            )
         )
     return Assessment(per_doc, retrievals, stance, promo, failures, get_models())
 
@@ -394,7 +401,7 @@ def run(
                 load_source(locator, client=client, config=config, now=now(), stdin=stdin)
             )
         except IngestError as exc:
-            failures.append(Failure("ingest", locator, type(exc).__name__, str(exc)))
+            failures.append(Failure(Stage.INGEST, locator, type(exc).__name__, str(exc)))
     progress("ingest", len(sources), len(sources))
     reports, more = check_documents(
         documents, config=config, pubmed=pubmed, models=models, progress=progress
@@ -417,7 +424,8 @@ def claim_documents(
         text = text.strip()
         locator = f"claim:{n}"
         if not text:
-            failures.append(Failure("input", locator, "EmptyClaim", f"{locator} is empty"))
+            error = EmptyClaim(f"{locator} is empty", subject=locator)
+            failures.append(Failure(Stage.INPUT, locator, type(error).__name__, str(error)))
             continue
         documents.append(
             Document(

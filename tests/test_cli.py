@@ -82,8 +82,14 @@ def test_issue_2_check_seed_produces_labelled_claims_with_evidence(
         for ev in claim["evidence"]:
             assert ev["url"] == f"https://pubmed.ncbi.nlm.nih.gov/{ev['pmid']}/"
     assert any(c["evidence"] for c in doc["claims"])
-    # NCBI's limit without a key holds across the whole run, by the server's own log.
-    assert server.max_in_window() <= 3
+    # NCBI's limit without a key, by the server's own log. The client sends at most 3
+    # requests in any 1.1 s (tested on a fake clock in tests/pubmed/test_client.py); here
+    # arrival times also carry the machine's scheduling delays, so the rate is checked
+    # over 10 s windows, with one second's worth of slack for requests held up on their
+    # way: a run that kept to 3/s passes at any load; one that sent 4 a second for 10 s
+    # (a bypassed or per-thread limiter) fails, and each seed needs well over 40.
+    assert len(server.log) > 40
+    assert server.max_in_window(10.0) <= 3 * (10 + 1)
     assert all(r.params.get("tool") == "claimscan" and r.params.get("email") for r in server.log)
 
 

@@ -54,3 +54,19 @@ def test_every_command_has_help_and_is_in_readme(name: str, command: click.Comma
 def test_version() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0 and "claimscan" in result.output
+
+
+def test_version_is_written_once() -> None:
+    # pyproject.toml reads pipeline.__version__ (hatch's dynamic version); the installed
+    # metadata, --version and the User-Agent must all say the same.
+    import importlib.metadata
+    import tomllib
+
+    from pipeline import __version__
+    from pipeline.config import Config
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "version" not in project and "version" in project["dynamic"]
+    assert importlib.metadata.version("claimscan") == __version__
+    assert CliRunner().invoke(cli, ["--version"]).output.split()[-1] == __version__
+    assert Config().user_agent.startswith(f"claimscan/{__version__} ")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from claims.split import claim_from_text
-from claims.types import EvidenceStatus, Label, SourceKind
+from claims.types import EvidenceStatus, Label, SourceKind, Stage
 from claims.verdict import SupportCalibration
 from pipeline.config import Config
 from pipeline.http import build_client
@@ -120,7 +120,7 @@ def test_run_keeps_going_after_a_bad_source(server: EutilsServer, tmp_path) -> N
     report = _run(server, [str(tmp_path / "missing.txt"), str(good)])
     assert len(report.documents) == 1
     assert [(f.stage, f.subject) for f in report.failures] == [
-        ("ingest", str(tmp_path / "missing.txt"))
+        (Stage.INGEST, str(tmp_path / "missing.txt"))
     ]
     assert "does not exist" in report.failures[0].message
 

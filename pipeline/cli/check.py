@@ -25,6 +25,7 @@ from pipeline.cli.options import (
     model_options,
     preflight,
 )
+from pipeline.report import FORMATS, REPORT_FORMATS
 
 
 @contextmanager
@@ -108,7 +109,7 @@ def _output_options(formats: tuple[str, ...], default: str) -> Callable[[Any], A
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@_output_options(("terminal", "json", "html", "markdown"), "terminal")
+@_output_options(REPORT_FORMATS, "terminal")
 @eutils_options
 @model_options
 @handle_errors
@@ -213,7 +214,7 @@ def _jsonl(report: Report, texts: list[str]) -> str:
     metavar="FILE",
     help="Read one claim per line from FILE (- for stdin).",
 )
-@_output_options(("terminal", "json", "jsonl", "html", "markdown"), "terminal")
+@_output_options(FORMATS, "terminal")
 @eutils_options
 @model_options
 @handle_errors

@@ -19,8 +19,7 @@ from rich.console import Console
 from pipeline.cli import cli
 from pipeline.cli.options import build_config, eutils_options, handle_errors, model_options
 from pipeline.errors import ConfigError
-
-_FORMATS = ("json", "html", "markdown")
+from pipeline.report import FILE_FORMATS
 
 
 def _parse_since(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -35,10 +34,6 @@ def _parse_since(ctx: click.Context, param: click.Parameter, value: str | None) 
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _summary_lines(summary: Any) -> list[str]:
     claims = ", ".join(f"{n} {label}" for label, n in summary.claims.items())
     lines = [
@@ -51,7 +46,7 @@ def _summary_lines(summary: Any) -> list[str]:
     ]
     for failure in summary.failures:
         retry = "gave up" if failure.final else "will retry"
-        lines.append(f"failed {failure.kind} ({retry}): {failure.subject}: {failure.message}")
+        lines.append(f"failed {failure.kind.value} ({retry}): {failure.subject}: {failure.message}")
     return lines
 
 
@@ -123,7 +118,7 @@ def _show_status(state: str, summary_json: str | None) -> None:
 @click.option(
     "--format",
     "formats",
-    type=click.Choice(_FORMATS),
+    type=click.Choice(FILE_FORMATS),
     multiple=True,
     help="Report format per item; repeat for several (default json).",
 )
@@ -180,8 +175,18 @@ def feed(
     if not feeds:
         raise click.UsageError("give at least one feed URL or file, or --feeds FILE")
     config = build_config(**flags)
-    summary = _scan(
-        feeds, state, Path(out_dir), config, since, max_items, max_attempts, formats or ("json",)
+
+    from pipeline.api import scan_feeds
+
+    summary = scan_feeds(
+        feeds,
+        state=state,
+        out=Path(out_dir),
+        formats=formats or ("json",),
+        since=since,
+        max_items=max_items,
+        max_attempts=max_attempts,
+        config=config,
     )
     if summary_json is not None:
         from pipeline.report import write_text
@@ -195,37 +200,3 @@ def feed(
             )
     if not summary.ok:
         sys.exit(1)
-
-
-def _scan(
-    feeds: list[str],
-    state_path: str,
-    out_dir: Path,
-    config: Any,
-    since: datetime | None,
-    max_items: int | None,
-    max_attempts: int,
-    formats: tuple[str, ...],
-) -> Any:
-    from pipeline.api import models_for
-    from pipeline.feedscan import ScanState, scan_feeds
-    from pipeline.http import build_client
-    from pipeline.pubmed.client import open_pubmed
-
-    # The lock is taken before anything slow, so a second run says so at once.
-    with ScanState.open(state_path) as state, build_client(config) as client:
-        return scan_feeds(
-            feeds,
-            state=state,
-            out_dir=out_dir,
-            config=config,
-            client=client,
-            pubmed=open_pubmed(client, config),
-            # Loaded only if some item needs checking: an all-304 run stays cheap.
-            models=lambda: models_for(config),
-            now=_utcnow,
-            formats=formats,
-            since=since,
-            max_items=max_items,
-            max_attempts=max_attempts,
-        )

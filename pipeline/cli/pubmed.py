@@ -72,8 +72,7 @@ def pubmed_command(query: Sequence[str], retmax: int, as_claim: bool, **flags: o
         claimscan pubmed --claim "Vitamin D supplements prevent falls in older adults."
     """
     from claims.query import build_query
-    from pipeline.http import build_client
-    from pipeline.pubmed.client import open_pubmed
+    from pipeline.session import Session
     from pipeline.vocabulary import load_vocabulary
 
     config = build_config(**flags)
@@ -86,12 +85,7 @@ def pubmed_command(query: Sequence[str], retmax: int, as_claim: bool, **flags: o
             raise click.ClickException(f"no searchable words in {text!r}")
         console.print(Text.assemble(("concepts: ", "bold"), built.label))
         term = built.term
-    with build_client(config) as client:
-        pubmed = open_pubmed(client, config)
-        try:
-            result = pubmed.search(term, retmax=retmax)
-            articles = pubmed.fetch(result.pmids) if result.pmids else {}
-            render_search(console, result, articles, retmax)
-        finally:
-            if pubmed.cache is not None:
-                pubmed.cache.close()
+    with Session.open(config) as session:
+        result = session.pubmed.search(term, retmax=retmax)
+        articles = session.pubmed.fetch(result.pmids) if result.pmids else {}
+        render_search(console, result, articles, retmax)

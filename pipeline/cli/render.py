@@ -7,8 +7,7 @@ import click
 from pipeline.cli import cli
 from pipeline.cli.options import handle_errors, preflight
 from pipeline.errors import ReportError
-
-RENDER_FORMATS = ("terminal", "json", "html", "markdown")
+from pipeline.report import REPORT_FORMATS
 
 
 @cli.command("render")
@@ -18,7 +17,7 @@ RENDER_FORMATS = ("terminal", "json", "html", "markdown")
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(RENDER_FORMATS),
+    type=click.Choice(REPORT_FORMATS),
     default="terminal",
     show_default=True,
     help="Output format.",

@@ -41,8 +41,8 @@ def _share_cpus_politely() -> None:
     """Make idle OpenMP threads sleep instead of spinning, unless the user chose otherwise.
 
     Must run before torch is imported. On a shared machine a spinning thread burns the
-    core its partner is waiting for: measured on 2 oversubscribed cores, a LoRA step
-    took about 20 s with the default policy and 3.5 s with PASSIVE.
+    core its partner is waiting for, which made LoRA steps several times slower
+    (docs/benchmarks.md has the figures).
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 

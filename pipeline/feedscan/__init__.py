@@ -5,7 +5,9 @@ Re-exports the public names; see :mod:`pipeline.feedscan.scan` for the guarantee
 
 from pipeline.feedscan.scan import (
     DEFAULT_MAX_ATTEMPTS,
+    FailureKind,
     ItemOutcome,
+    ItemStatus,
     ScanFailure,
     ScanSummary,
     normalize_feeds,
@@ -17,8 +19,10 @@ from pipeline.feedscan.status import FeedStatus, read_status
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
+    "FailureKind",
     "FeedStatus",
     "ItemOutcome",
+    "ItemStatus",
     "ScanFailure",
     "ScanLocked",
     "ScanState",

@@ -10,18 +10,33 @@ identifies the item, never from its position in the feed:
 * nothing at all: the content hash, so identical text is one item wherever it appears.
 
 Ids are hex digests, safe as file names whatever the guid held (``../``, ``/``, NUL).
+
+An item's document waits in the scan state as JSON, in the form a JSON report writes
+documents (:func:`pipeline.report.json.document_to_dict`): one codec for both.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from claims.types import Document
+from pipeline.errors import ConfigError, ReportError
 from pipeline.ingest.feeds import parse_feed_entries
+from pipeline.report.json import document_from_dict, document_to_dict
 
-__all__ = ["ID_LENGTH", "FeedItem", "content_hash", "feed_items", "item_id"]
+__all__ = [
+    "ID_LENGTH",
+    "FeedItem",
+    "content_hash",
+    "document_from_json",
+    "document_to_json",
+    "feed_items",
+    "item_id",
+]
 
 ID_LENGTH = 20
 """Hex characters kept from the sha256 (80 bits): short file names, no practical collisions."""
@@ -103,3 +118,44 @@ def feed_items(
         seen.add(ident)
         items.append(FeedItem(ident, key, digest, doc))
     return items
+
+
+def document_to_json(doc: Document) -> str:
+    """Serialise a document for the ``items.document`` column, as a JSON report writes it.
+
+    Pure.
+    """
+    return json.dumps(document_to_dict(doc), ensure_ascii=False)
+
+
+def _from_flat(data: dict[str, Any]) -> dict[str, Any]:
+    # States written before #15 kept their own flat form: "source" and "kind" side by
+    # side, headings as [offset, text] pairs. Read into the report's form, so that one
+    # validating codec reads both and a pending item survives the upgrade.
+    out = dict(data)
+    out["source"] = {"locator": data.get("source"), "kind": data.get("kind")}
+    out.pop("kind", None)
+    headings = data.get("headings", [])
+    out["headings"] = [
+        {"offset": h[0], "text": h[1]} if isinstance(h, list) and len(h) == 2 else h
+        for h in (headings if isinstance(headings, list) else [])
+    ]
+    return out
+
+
+def document_from_json(text: str) -> Document:
+    """Inverse of :func:`document_to_json`; also reads the flat form of older states. Pure.
+
+    Raises:
+        ConfigError: The stored document is not valid JSON or misses a field.
+    """
+    try:
+        data = json.loads(text)
+        if isinstance(data, dict) and isinstance(data.get("source"), str):
+            data = _from_flat(data)
+        return document_from_dict(data, "stored document")
+    except (ValueError, ReportError) as exc:
+        raise ConfigError(
+            f"a pending item in the scan state cannot be read ({exc}); "
+            "start a new --state or delete the item"
+        ) from exc

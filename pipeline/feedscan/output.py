@@ -13,37 +13,21 @@ import os
 import re
 from pathlib import Path
 
+from pipeline.feedscan.items import ID_LENGTH
 from pipeline.feedscan.state import ScanState
+from pipeline.files import append_durably, temp_target
+from pipeline.report import EXTENSIONS
 
 __all__ = ["INDEX_NAME", "append_line", "remove_temp_files", "repair_index"]
 
 INDEX_NAME = "index.jsonl"
-_TEMP_FILE = re.compile(r"^\.[0-9a-f]{20}\.(?:json|html|md)\..+\.tmp$")
-"""Temp files ``write_report`` makes for our reports (``.<id>.<ext>.<random>.tmp``)."""
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+_REPORT_NAME = re.compile(rf"^[0-9a-f]{{{ID_LENGTH}}}\.(?:{'|'.join(EXTENSIONS.values())})$")
+"""Our per-item report names (``<item id>.<ext>``)."""
 
 
 def append_line(path: Path, line: str) -> None:
     """Append one line to ``path`` and fsync it (and the directory, for a new file)."""
-    created = not path.exists()
-    data = (line + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    if created:
-        _fsync_dir(path.parent)
+    append_durably(path, (line + "\n").encode("utf-8"))
 
 
 def repair_index(state: ScanState, out_dir: Path) -> None:
@@ -81,5 +65,6 @@ def remove_temp_files(out_dir: Path) -> None:
     # Report temp files of a killed run. Safe: the state lock is held, and only names
     # shaped like our report temp files are touched.
     for path in out_dir.iterdir():
-        if _TEMP_FILE.match(path.name):
+        target = temp_target(path.name)
+        if target is not None and _REPORT_NAME.match(target):
             path.unlink(missing_ok=True)

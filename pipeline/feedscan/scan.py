@@ -18,6 +18,7 @@ same (item id, revision) is already there, and drops a torn last line first.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -37,14 +38,18 @@ from pipeline.feedscan.output import INDEX_NAME, append_line, remove_temp_files,
 from pipeline.feedscan.state import PendingItem, ScanState
 from pipeline.ingest import DOWNLOAD_TIMEOUTS
 from pipeline.pubmed.client import PubMed
-from pipeline.report import write_report
+from pipeline.report import EXTENSIONS as REPORT_EXTENSIONS
+from pipeline.report import FILE_FORMATS, write_report
+from pipeline.report.json import iso
 from pipeline.run import Models, check_documents
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "EXTENSIONS",
     "INDEX_NAME",
+    "FailureKind",
     "ItemOutcome",
+    "ItemStatus",
     "ScanFailure",
     "ScanSummary",
     "normalize_feeds",
@@ -54,17 +59,34 @@ __all__ = [
 
 DEFAULT_MAX_ATTEMPTS = 3
 """Runs that may try one item before it is abandoned (and indexed as ``failed``)."""
-EXTENSIONS: dict[str, str] = {"json": "json", "html": "html", "markdown": "md"}
+EXTENSIONS: dict[str, str] = {fmt: REPORT_EXTENSIONS[fmt] for fmt in FILE_FORMATS}
 """Report format to file extension; the formats ``claimscan feed`` writes."""
 _PUBMED_DOWN = "E-utilities unavailable: "
+
+
+class FailureKind(enum.Enum):
+    """What a :class:`ScanFailure` is about."""
+
+    FEED = "feed"
+    ITEM = "item"
+
+
+class ItemStatus(enum.Enum):
+    """What one run did with an item; the values are ``index.jsonl``'s ``status``."""
+
+    NEW = "new"
+    UPDATED = "updated"
+    FAILED = "failed"
+    """Failed this time; retried on a later run."""
+    ABANDONED = "abandoned"
+    """Failed on its last attempt; indexed as ``failed`` and not retried."""
 
 
 @dataclass(frozen=True, slots=True)
 class ScanFailure:
     """A feed or item that failed in a run."""
 
-    kind: str
-    """``feed`` or ``item``."""
+    kind: FailureKind
     subject: str
     """The feed URL, or ``<item id> (<title>)``."""
     message: str
@@ -77,8 +99,7 @@ class ItemOutcome:
     """What happened to one item, as passed to ``on_item``."""
 
     item_id: str
-    status: str
-    """``new``, ``updated``, ``failed`` (will be retried) or ``abandoned``."""
+    status: ItemStatus
     entry: dict[str, Any] | None
     """The line written to ``index.jsonl``, if one was."""
     error: str | None = None
@@ -128,7 +149,12 @@ class ScanSummary:
             },
             "claims": dict(self.claims),
             "failures": [
-                {"kind": f.kind, "subject": f.subject, "message": f.message, "final": f.final}
+                {
+                    "kind": f.kind.value,
+                    "subject": f.subject,
+                    "message": f.message,
+                    "final": f.final,
+                }
                 for f in self.failures
             ],
         }
@@ -210,7 +236,7 @@ def _fetch_and_record(
     except FeedError as exc:
         state.record_feed_failure(feed, at, str(exc))
         summary.feeds_failed += 1
-        summary.failures.append(ScanFailure("feed", feed, str(exc)))
+        summary.failures.append(ScanFailure(FailureKind.FEED, feed, str(exc)))
         return
     counts = state.record_feed_items(
         feed, items, at=at, etag=fetched.etag, last_modified=fetched.last_modified, since=since
@@ -222,7 +248,7 @@ def _fetch_and_record(
 def _entry(
     item: PendingItem,
     *,
-    status: str,
+    status: ItemStatus,
     at: datetime,
     report: Report | None,
     reports: dict[str, str],
@@ -235,13 +261,14 @@ def _entry(
     return {
         "item_id": item.id,
         "revision": item.revision + 1,
-        "status": status,
+        # An abandoned item is indexed as failed: the index says how it ended.
+        "status": ItemStatus.FAILED.value if status is ItemStatus.ABANDONED else status.value,
         "feed": item.feed,
         "title": doc.title,
         "link": doc.url,
-        "published": doc.published.isoformat() if doc.published else None,
+        "published": iso(doc.published),
         "content_hash": item.content_hash,
-        "processed_at": at.isoformat(),
+        "processed_at": iso(at),
         "claims": sum(labels.values()),
         "labels": labels,
         "reports": reports,
@@ -362,12 +389,14 @@ def scan_feeds(
         # Failed on an earlier run's last attempt, or killed the run on it.
         error = state.item_error(item.id) or "failed"
         at = now()
-        entry = _entry(item, status="failed", at=at, report=None, reports={}, error=error)
+        entry = _entry(
+            item, status=ItemStatus.ABANDONED, at=at, report=None, reports={}, error=error
+        )
         _record_final(state, out_dir, item, "abandoned", entry, at)
         summary.items_failed += 1
-        summary.failures.append(ScanFailure("item", _subject(item), error, final=True))
+        summary.failures.append(ScanFailure(FailureKind.ITEM, _subject(item), error, final=True))
         if on_item is not None:
-            on_item(ItemOutcome(item.id, "abandoned", entry, error))
+            on_item(ItemOutcome(item.id, ItemStatus.ABANDONED, entry, error))
     return summary
 
 
@@ -433,20 +462,25 @@ def _check_item(
     if isinstance(result, str):
         summary.items_failed += 1
         if item.attempts + 1 >= max_attempts:
-            entry = _entry(item, status="failed", at=at, report=None, reports={}, error=result)
+            entry = _entry(
+                item, status=ItemStatus.ABANDONED, at=at, report=None, reports={}, error=result
+            )
             _record_final(state, out_dir, item, "abandoned", entry, at)
-            summary.failures.append(ScanFailure("item", _subject(item), result, final=True))
-            return ItemOutcome(item.id, "abandoned", entry, result)
+            summary.failures.append(
+                ScanFailure(FailureKind.ITEM, _subject(item), result, final=True)
+            )
+            return ItemOutcome(item.id, ItemStatus.ABANDONED, entry, result)
         state.fail_item(item.id, result)
-        summary.failures.append(ScanFailure("item", _subject(item), result))
-        return ItemOutcome(item.id, "failed", None, result)
+        summary.failures.append(ScanFailure(FailureKind.ITEM, _subject(item), result))
+        return ItemOutcome(item.id, ItemStatus.FAILED, None, result)
     report, paths = result
-    entry = _entry(item, status=item.change, at=at, report=report, reports=paths, error=None)
+    change = ItemStatus(item.change)
+    entry = _entry(item, status=change, at=at, report=report, reports=paths, error=None)
     _record_final(state, out_dir, item, "done", entry, at)
-    if item.change == "updated":
+    if change is ItemStatus.UPDATED:
         summary.items_updated += 1
     else:
         summary.items_new += 1
     for label, count in report.label_counts().items():
         summary.claims[label.value] += count
-    return ItemOutcome(item.id, item.change, entry, None)
+    return ItemOutcome(item.id, change, entry, None)

@@ -32,19 +32,19 @@ kernel drops it when the process dies, even by SIGKILL.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
-from claims.types import Document, SourceKind
+from claims.types import Document
 from pipeline.errors import ConfigError, ScanLocked
-from pipeline.feedscan.items import FeedItem
+from pipeline.feedscan.items import FeedItem, document_from_json, document_to_json
+from pipeline.report.json import iso
 
 __all__ = [
     "ItemCounts",
@@ -52,8 +52,6 @@ __all__ = [
     "ScanLocked",
     "ScanState",
     "connect",
-    "document_from_json",
-    "document_to_json",
 ]
 
 SCHEMA_VERSION = 1
@@ -119,45 +117,6 @@ class PendingItem:
     revision: int
     """Index lines already written for this item."""
     document: Document
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
-
-
-def document_to_json(doc: Document) -> str:
-    """Serialise a document for the ``items.document`` column. Pure."""
-    return json.dumps(
-        {
-            "url": doc.url,
-            "source": doc.source,
-            "kind": doc.kind.value,
-            "title": doc.title,
-            "text": doc.text,
-            "author": doc.author,
-            "published": _iso(doc.published),
-            "fetched_at": _iso(doc.fetched_at),
-            "headings": [list(h) for h in doc.headings],
-        },
-        ensure_ascii=False,
-    )
-
-
-def document_from_json(text: str) -> Document:
-    """Inverse of :func:`document_to_json`. Pure."""
-    data = json.loads(text)
-    published = data.get("published")
-    return Document(
-        url=data["url"],
-        source=data["source"],
-        kind=SourceKind(data["kind"]),
-        title=data["title"],
-        text=data["text"],
-        author=data.get("author"),
-        published=datetime.fromisoformat(published) if published else None,
-        fetched_at=datetime.fromisoformat(data["fetched_at"]),
-        headings=tuple((int(o), str(h)) for o, h in data.get("headings", ())),
-    )
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -303,7 +262,7 @@ class ScanState:
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_fetch_at = ?, "
                 "last_status = 'not-modified', last_error = NULL, consecutive_failures = 0, "
                 "last_ok_at = ? WHERE url = ?",
-                (etag, last_modified, _iso(at), _iso(at), url),
+                (etag, last_modified, iso(at), iso(at), url),
             )
 
     def record_feed_failure(self, url: str, at: datetime, error: str) -> None:
@@ -313,7 +272,7 @@ class ScanState:
             tx.execute(
                 "UPDATE feeds SET last_fetch_at = ?, last_status = 'failed', last_error = ?, "
                 "consecutive_failures = consecutive_failures + 1 WHERE url = ?",
-                (_iso(at), error, url),
+                (iso(at), error, url),
             )
 
     def record_feed_items(
@@ -346,7 +305,7 @@ class ScanState:
                 "UPDATE feeds SET etag = ?, last_modified = ?, last_fetch_at = ?, "
                 "last_status = 'ok', last_error = NULL, consecutive_failures = 0, "
                 "last_ok_at = ? WHERE url = ?",
-                (etag, last_modified, _iso(at), _iso(at), url),
+                (etag, last_modified, iso(at), iso(at), url),
             )
             for item in items:
                 doc = item.document
@@ -366,8 +325,8 @@ class ScanState:
                             doc.url,
                             doc.title,
                             item.content_hash,
-                            _iso(at),
-                            _iso(at),
+                            iso(at),
+                            iso(at),
                             "skipped" if old else "pending",
                             "new",
                             None if old else document_to_json(doc),
@@ -376,12 +335,12 @@ class ScanState:
                     skipped += old
                     new += not old
                 elif row["content_hash"] == item.content_hash:
-                    tx.execute("UPDATE items SET last_seen = ? WHERE id = ?", (_iso(at), item.id))
+                    tx.execute("UPDATE items SET last_seen = ? WHERE id = ?", (iso(at), item.id))
                     unchanged += 1
                 elif row["status"] == "skipped":
                     tx.execute(
                         "UPDATE items SET content_hash = ?, last_seen = ? WHERE id = ?",
-                        (item.content_hash, _iso(at), item.id),
+                        (item.content_hash, iso(at), item.id),
                     )
                     skipped += 1
                 else:
@@ -399,7 +358,7 @@ class ScanState:
                             doc.url,
                             doc.title,
                             item.content_hash,
-                            _iso(at),
+                            iso(at),
                             document_to_json(doc),
                             owed,
                             item.id,
@@ -491,7 +450,7 @@ class ScanState:
                 "UPDATE items SET status = ?, error = ?, processed_at = ?, processed_hash = ?,"
                 " document = NULL, revision = revision + 1, index_line = ?, index_pending = 1"
                 " WHERE id = ?",
-                (status, error, _iso(at), item.content_hash, index_line, item.id),
+                (status, error, iso(at), item.content_hash, index_line, item.id),
             )
 
     def fail_item(self, item_id: str, error: str) -> None:

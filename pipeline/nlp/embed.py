@@ -42,7 +42,7 @@ def int8_copy(holder: T) -> T:
         # the pinned 2.13); nothing a user of claimscan can act on.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined,no-untyped-call]
+        clone.model = torch.ao.quantization.quantize_dynamic(  # type: ignore[attr-defined]
             copy.deepcopy(model, shared), {torch.nn.Linear}, dtype=torch.qint8, inplace=True
         )
     return clone

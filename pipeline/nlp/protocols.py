@@ -20,8 +20,13 @@ class StanceModel(Protocol):
 
     name: str
     """Shown in verdicts and reports: a short model name, never a local path."""
-    support_calibration: SupportCalibration | None
-    """Maps a claim's aggregated support to P(supported); None where none was fitted."""
+
+    # A read-only property, so a model may compute it (LazyStance loads on first use)
+    # or hold it as a plain attribute.
+    @property
+    def support_calibration(self) -> SupportCalibration | None:
+        """Maps a claim's aggregated support to P(supported); None where none was fitted."""
+        ...
 
     def predict(
         self, pairs: Sequence[tuple[str, str]], batch_size: int = 32

@@ -376,22 +376,23 @@ class PubMed:
         )
 
 
-def open_pubmed(client: httpx.Client, config: Config) -> PubMed:
+def open_pubmed(
+    client: httpx.Client, config: Config, *, limiter: RateLimiter | None = None
+) -> PubMed:
     """Return a PubMed client with the cache ``config.cache_path`` names (if any).
 
     Args:
         client: The HTTP client.
         config: The run configuration.
-
-    Returns:
-        A client using the process-wide limiter for ``config.rate_limit``.
+        limiter: A limiter of its own; by default the process-wide one for
+            ``config.rate_limit``.
     """
     cache = (
         ResponseCache(config.cache_path, server=config.eutils_url)
         if config.cache_path is not None
         else None
     )
-    return PubMed(client, config, cache=cache)
+    return PubMed(client, config, cache=cache, limiter=limiter)
 
 
 def _retry_after(value: str | None) -> float | None:

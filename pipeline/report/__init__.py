@@ -9,11 +9,9 @@ renderers' own modules (:mod:`.json`, :mod:`.html`, :mod:`.markdown`,
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -21,8 +19,19 @@ from rich.console import Console
 
 from claims.types import Report
 from pipeline.errors import ReportError
+from pipeline.files import atomic_write_text
 
-__all__ = ["FORMATS", "RENDERERS", "Renderer", "check_output", "write_report", "write_text"]
+__all__ = [
+    "EXTENSIONS",
+    "FILE_FORMATS",
+    "FORMATS",
+    "RENDERERS",
+    "REPORT_FORMATS",
+    "Renderer",
+    "check_output",
+    "write_report",
+    "write_text",
+]
 
 
 class Renderer(Protocol):
@@ -94,7 +103,16 @@ RENDERERS: dict[str, Renderer] = {
 """Format name to renderer; ``color`` only matters to ``terminal``."""
 
 FORMATS: tuple[str, ...] = tuple(RENDERERS)
-"""Format names, for ``click.Choice``."""
+"""Format names, for ``click.Choice``; every other list of formats is cut from this one."""
+
+REPORT_FORMATS: tuple[str, ...] = tuple(f for f in FORMATS if f != "jsonl")
+"""Formats that hold a whole report; ``jsonl`` holds only the claims, one per line."""
+
+FILE_FORMATS: tuple[str, ...] = tuple(f for f in REPORT_FORMATS if f != "terminal")
+"""Whole reports meant to be kept and opened as files (what ``claimscan feed`` writes)."""
+
+EXTENSIONS: dict[str, str] = {f: {"terminal": "txt", "markdown": "md"}.get(f, f) for f in FORMATS}
+"""File name extension per format."""
 
 
 def write_report(
@@ -187,43 +205,7 @@ def check_output(output: str | os.PathLike[str] | None) -> None:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    directory = path.parent
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        atomic_write_text(path, text)
     except OSError as exc:
         raise ReportError(f"cannot write report to {path}: {exc.strerror or exc}") from exc
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file 0600; give it the mode a plain open() would.
-        os.chmod(tmp, _default_mode(path))
-        os.replace(tmp, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise ReportError(f"cannot write report to {path}: {exc.strerror or exc}") from exc
-    _fsync_directory(directory)
-
-
-def _default_mode(path: Path) -> int:
-    with contextlib.suppress(OSError):
-        return path.stat().st_mode & 0o7777
-    # os.umask can only be read by setting it; restore it at once.
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable on POSIX; directories cannot be opened on Windows.
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -298,7 +298,7 @@ def report_context(report: Report) -> dict[str, object]:
         "documents": documents,
         "failures": [
             {
-                "stage": one_line(f.stage),
+                "stage": one_line(f.stage.value),
                 "subject": one_line(f.subject),
                 "error_type": one_line(f.error_type),
                 "message": one_line(failure_text(f)),

@@ -24,7 +24,7 @@ import enum
 import json
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from claims.types import (
@@ -37,22 +37,40 @@ from claims.types import (
     EvidenceStatus,
     Failure,
     Label,
+    LabelScores,
     Report,
     SourceKind,
+    Stage,
     Stance,
     Verdict,
 )
 from pipeline.errors import ReportError
 
-__all__ = ["claim_to_dict", "dump_report", "load_report", "report_to_dict"]
+__all__ = [
+    "claim_to_dict",
+    "document_from_dict",
+    "document_to_dict",
+    "dump_report",
+    "iso",
+    "load_report",
+    "report_to_dict",
+]
 
 READABLE_VERSIONS = (1, SCHEMA_VERSION)
 
 T = TypeVar("T")
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def iso(value: datetime | None) -> str | None:
+    """Write a time as ISO 8601, the one rule for every time claimscan stores.
+
+    An aware time keeps the offset it came with (a page's ``+02:00`` stays, so its
+    date reads as the publisher's); a naive one is taken to be UTC. Ingest and the
+    clocks only ever make aware times.
+    """
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
 
 
 def _evidence_to_dict(item: EvidenceItem) -> dict[str, Any]:
@@ -105,21 +123,32 @@ def claim_to_dict(checked: CheckedClaim) -> dict[str, Any]:
     }
 
 
-def _document_to_dict(doc_report: DocumentReport) -> dict[str, Any]:
-    doc = doc_report.document
+def document_to_dict(doc: Document) -> dict[str, Any]:
+    """Return a document as a report writes it, without its claims.
+
+    The feed-scan state stores pending items in this form too, so one codec reads both.
+    """
     return {
         "source": {"locator": doc.source, "kind": doc.kind.value},
         "url": doc.url,
         "title": doc.title,
         "author": doc.author,
-        "published": _iso(doc.published),
-        "fetched_at": _iso(doc.fetched_at),
+        "published": iso(doc.published),
+        "fetched_at": iso(doc.fetched_at),
         "text": doc.text,
-        "commercial_context": doc_report.commercial_context,
-        "notes": list(doc_report.notes),
         "headings": [{"offset": offset, "text": text} for offset, text in doc.headings],
-        "claims": [claim_to_dict(checked) for checked in doc_report.claims],
     }
+
+
+def _document_report_to_dict(doc_report: DocumentReport) -> dict[str, Any]:
+    out = document_to_dict(doc_report.document)
+    # Key order as reports have always had it: the check's findings before headings.
+    headings = out.pop("headings")
+    out["commercial_context"] = doc_report.commercial_context
+    out["notes"] = list(doc_report.notes)
+    out["headings"] = headings
+    out["claims"] = [claim_to_dict(checked) for checked in doc_report.claims]
+    return out
 
 
 def report_to_dict(report: Report) -> dict[str, Any]:
@@ -134,7 +163,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
     counts = report.label_counts()
     return {
         "schema_version": report.schema_version,
-        "generated_at": _iso(report.generated_at),
+        "generated_at": iso(report.generated_at),
         "summary": {
             "documents": len(report.documents),
             "claims": sum(counts.values()),
@@ -142,13 +171,14 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "labels": {label.value: counts[label] for label in Label},
         },
         "sources": list(report.sources),
-        "documents": [_document_to_dict(d) for d in report.documents],
+        "documents": [_document_report_to_dict(d) for d in report.documents],
         "failures": [
             {
-                "stage": f.stage,
+                "stage": f.stage.value,
                 "subject": f.subject,
                 "error_type": f.error_type,
                 "message": f.message,
+                "claim_ids": list(f.claim_ids),
             }
             for f in report.failures
         ],
@@ -355,7 +385,7 @@ def _load_claim(
         claim_id=claim_id,
         label=label,
         confidence=confidence,
-        scores={key: scores.get_opt_float(key) for key in scores.obj},  # type: ignore[misc]
+        scores=LabelScores((key, scores.get_opt_float(key)) for key in scores.obj),
         rationale=r.get_str("rationale"),
         query=r.get_str("query"),
         evidence=tuple(_load_evidence(e) for e in r.get_objects("evidence")),
@@ -369,23 +399,40 @@ def _load_claim(
     return CheckedClaim(claim=claim, verdict=verdict)
 
 
-def _load_document(r: _Reader, version: int) -> DocumentReport:
+def _read_document(r: _Reader) -> Document:
     source = r.get_object("source")
-    url, text = r.get_str("url"), r.get_str("text")
     headings = []
     for h in r.get_objects("headings", default=[]):
         headings.append((h.get_int("offset"), h.get_str("text")))
-    document = Document(
-        url=url,
+    return Document(
+        url=r.get_str("url"),
         source=source.get_str("locator"),
         kind=source.get_enum("kind", SourceKind, _values(SourceKind)),
         title=r.get_str("title"),
-        text=text,
+        text=r.get_str("text"),
         author=r.get_opt_str("author"),
         published=r.get_opt_datetime("published"),
         fetched_at=r.get_datetime("fetched_at"),
         headings=tuple(headings),
     )
+
+
+def document_from_dict(obj: object, where: str = "document") -> Document:
+    """Read a document written by :func:`document_to_dict`, validating every field.
+
+    Args:
+        obj: The parsed JSON object.
+        where: Names the object in error messages.
+
+    Raises:
+        ReportError: A field is missing or has the wrong type; the message names it.
+    """
+    return _read_document(_Reader(obj, where))
+
+
+def _load_document(r: _Reader, version: int) -> DocumentReport:
+    document = _read_document(r)
+    url, text = document.url, document.text
     return DocumentReport(
         document=document,
         claims=tuple(_load_claim(c, url, len(text), version) for c in r.get_objects("claims")),
@@ -425,10 +472,12 @@ def load_report(text: str | bytes) -> Report:
         documents=tuple(_load_document(d, version) for d in root.get_objects("documents")),
         failures=tuple(
             Failure(
-                stage=f.get_str("stage"),
+                stage=f.get_enum("stage", Stage, _values(Stage)),
                 subject=f.get_str("subject"),
                 error_type=f.get_str("error_type"),
                 message=f.get_str("message"),
+                # Reports written before #15 have no claim ids.
+                claim_ids=f.get_str_list("claim_ids", default=[]),
             )
             for f in root.get_objects("failures")
         ),

@@ -230,7 +230,7 @@ def render_markdown(report: Report, *, details: bool = False) -> str:
         lines.extend(["## Failures", ""])
         for f in report.failures:
             lines.append(
-                f"- **{escape(f.stage)}** {escape(failure_text(f))} ({escape(f.error_type)})"
+                f"- **{escape(f.stage.value)}** {escape(failure_text(f))} ({escape(f.error_type)})"
             )
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

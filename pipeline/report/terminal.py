@@ -365,7 +365,7 @@ def render_terminal(report: Report, console: Console, *, details: bool = False) 
         console.print(Rule("Failures", style="red", align="left"))
         for failure in report.failures:
             line = Text(style="red")
-            line.append(f"✗ {clean_text(failure.stage)}: ", style="bold red")
+            line.append(f"✗ {clean_text(failure.stage.value)}: ", style="bold red")
             line.append(one_line(failure_text(failure)))
             line.append(f" ({clean_text(failure.error_type)})", style="dim")
             console.print(line)

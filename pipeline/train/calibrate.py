@@ -49,7 +49,7 @@ def fit_platt(
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = loss_fn(z / log_t.exp() + shift, y)
+        loss: torch.Tensor = loss_fn(z / log_t.exp() + shift, y)
         loss.backward()
         return loss
 

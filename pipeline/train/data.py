@@ -425,9 +425,9 @@ def flip_direction(claim: str) -> str | None:
 def direction_flips(pairs: Iterable[StancePair]) -> list[StancePair]:
     """Counterfactual refutations: each supported claim with its direction reversed.
 
-    Trained without them, the stance model barely reads direction: on the 68
-    validation pairs whose claim can be flipped, reversing the claim's direction word
-    moved mean P(supports) only from 0.734 to 0.729 (``claimscan eval stance``).
+    Trained without them, the stance model barely reads direction: reversing a claim's
+    direction word hardly moves its P(supports) (``claimscan eval stance`` measures it;
+    docs/models.md has the figures).
     COVID-Fact pairs are left out; they are machine-made swaps already.
     """
     out = []

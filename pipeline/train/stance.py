@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import random
-import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -508,7 +507,7 @@ def _counts(pairs: Sequence[TrainPair]) -> dict[str, dict[str, int]]:
 
 def stage_pairs(pack: StancePack, stage: StageRecipe, recipe: Recipe) -> list[TrainPair]:
     """The pairs of one stage, narrowed to the recipe's sources and cap."""
-    splits = STAGES.get(stage.name)
+    splits: tuple[str, ...] | None = STAGES.get(stage.name)
     if splits is None:
         raise ConfigError(f"unknown stage {stage.name!r}; choose from {', '.join(STAGES)}")
     if stage.name == "in-domain" and recipe.direction_flips:
@@ -524,20 +523,10 @@ def stage_pairs(pack: StancePack, stage: StageRecipe, recipe: Recipe) -> list[Tr
 
 def _write_atomically(out_dir: Path, fill: Callable[[Path], None]) -> None:
     """Build the output in a sibling temp dir, then swap it in with renames."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    from pipeline.files import replacing_dir
+
+    with replacing_dir(out_dir) as tmp:
         fill(tmp)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        os.replace(out_dir, old)
-    os.replace(tmp, out_dir)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_adapter(

@@ -34,6 +34,7 @@ from starlette.routing import Route
 from pipeline.config import Config
 from pipeline.pubmed.client import PubMed
 from pipeline.run import Models
+from pipeline.session import Session
 from pipeline.web.api import api_create, api_get, api_list, api_review, healthz
 from pipeline.web.common import WebSettings
 from pipeline.web.pages import (
@@ -77,23 +78,17 @@ def create_app(
             still applies unless ``settings.allow_private_urls``.
     """
 
-    def default_models() -> Models:
-        from pipeline.api import models_for
-
-        return models_for(config)
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         store = Store.open(settings.data_dir)
-        checker = Checker(
-            store,
+        session = Session.open(
             config,
-            load_models=load_models or default_models,
-            allow_private_urls=settings.allow_private_urls,
-            workers=settings.workers,
-            pubmed=pubmed,
+            models=load_models,
             transport=transport,
+            public_only=not settings.allow_private_urls,
+            pubmed=pubmed,
         )
+        checker = Checker(store, session, workers=settings.workers)
         app.state.store, app.state.checker = store, checker
         app.state.secret = store.secret()
         checker.start()
@@ -101,6 +96,7 @@ def create_app(
             yield
         finally:
             checker.stop()
+            session.close()
             store.close()
 
     routes = [

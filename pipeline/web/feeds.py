@@ -133,8 +133,10 @@ def read_feeds(path: Path) -> list[FeedView]:
 
 
 def _item(row: sqlite3.Row, entry: dict[str, Any]) -> FeedItemView:
-    labels = entry.get("labels") if isinstance(entry.get("labels"), dict) else {}
-    reports = entry.get("reports") if isinstance(entry.get("reports"), dict) else {}
+    labels = entry.get("labels")
+    labels = labels if isinstance(labels, dict) else {}
+    reports = entry.get("reports")
+    reports = reports if isinstance(reports, dict) else {}
     published = entry.get("published")
     return FeedItemView(
         id=row["id"],

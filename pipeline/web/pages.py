@@ -204,6 +204,7 @@ async def feed_item_page(request: Request) -> Response:
         return _error_page(request, 404, message)
     except ClaimscanError as exc:
         return _error_page(request, 404, str(exc))
+    context: dict[str, Any] = report_context(report)
     return _page(
         request,
         "check.html.j2",
@@ -211,7 +212,7 @@ async def feed_item_page(request: Request) -> Response:
         reviews={},
         reviewable=False,
         feed_item=item_id,
-        **report_context(report),
+        **context,
     )
 
 

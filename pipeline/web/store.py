@@ -16,6 +16,7 @@ workers can share a :class:`Store`.
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import sqlite3
@@ -293,7 +294,8 @@ class Store:
             rows = self._conn.execute(sql, (*args, limit)).fetchall()
         return [_check_row(r) for r in rows]
 
-    def pending(self) -> list[str]:
+    # builtins.list: inside this class, ``list`` names the method above.
+    def pending(self) -> builtins.list[str]:
         """Ids of queued checks, oldest first."""
         with self._lock:
             rows = self._conn.execute(

@@ -1,9 +1,9 @@
-"""Background checks for the web app: a queue, worker threads, one PubMed client.
+"""Background checks for the web app: a queue and worker threads over one Session.
 
 Network I/O (pages, E-utilities), model inference and database writes, all in threads
 the :class:`Checker` starts. The models are loaded once, in their own thread, while the
-server already answers; checks queued meanwhile wait for them. Every check shares one
-E-utilities client, so the process-wide rate limiter spaces all their requests.
+server already answers; checks queued meanwhile wait for them. Every check shares the
+session's E-utilities client, so one rate limiter spaces all their requests.
 """
 
 from __future__ import annotations
@@ -14,23 +14,18 @@ import functools
 import logging
 import queue
 import threading
-from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
-
-import httpx
 
 from claims.split import extract_claims
 from claims.types import Document, Report
 from pipeline.config import Config
 from pipeline.errors import ClaimscanError, PageError
 from pipeline.evidence import EvidenceSelector
-from pipeline.http import build_client
 from pipeline.ingest import DOWNLOAD_TIMEOUTS, document_from_bytes, document_from_text
 from pipeline.ingest.pages import fetch
-from pipeline.pubmed.client import PubMed, open_pubmed
 from pipeline.report.json import dump_report
-from pipeline.run import Models, check_documents
+from pipeline.run import Models
+from pipeline.session import Session
 from pipeline.web.store import Store, effective_labels
 
 __all__ = ["Checker"]
@@ -45,10 +40,6 @@ JOIN_SECONDS = 30.0
 
 class _Stopped(Exception):
     """Raised inside a running check when the server stops."""
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _preview(documents: list[Document], config: Config) -> tuple[dict[str, Any], int]:
@@ -75,10 +66,8 @@ def _trim_heap() -> None:
     """Give the heap memory a finished check freed back to the system (glibc only).
 
     glibc keeps freed memory in its heap, and the tensors and arrays of each check leave
-    it too fragmented to shrink by itself. With the shipped models and 4-claim articles
-    of SciFact claims, a server's resident memory grew from 664 to 1114 MB over 25
-    checks without this (MALLOC_ARENA_MAX=2 made no difference); checking 20 such
-    articles in one process with a trim after each levelled off at 619 MB.
+    it too fragmented to shrink by itself: without a trim a server's resident memory
+    grows with every check (docs/benchmarks.md has the figures).
     """
     libc = _libc()
     if libc is not None:
@@ -104,32 +93,19 @@ class Checker:
 
     Args:
         store: Where checks are read from and results written to.
-        config: Settings for every check (E-utilities URL, caps, timeouts).
-        load_models: Called once, in a thread of its own, at :meth:`start`.
-        allow_private_urls: Let checks fetch loopback, link-local and private addresses.
+        session: Pages are fetched with ``session.http`` (public addresses only, unless
+            the server allows private ones), PubMed searched with ``session.pubmed``;
+            its models load once, in a thread of their own, at :meth:`start`. The
+            caller closes it after :meth:`stop`.
         workers: Checks run at once. They share the CPU and the NCBI rate limit, so
             more than one mostly helps a short check past a long one.
-        pubmed: The E-utilities client; by default one is opened from ``config``.
-        transport: Replaces the network for page fetches (tests).
-        now: Clock for report times.
     """
 
-    def __init__(
-        self,
-        store: Store,
-        config: Config,
-        *,
-        load_models: Callable[[], Models],
-        allow_private_urls: bool = False,
-        workers: int = 1,
-        pubmed: PubMed | None = None,
-        transport: httpx.BaseTransport | None = None,
-        now: Callable[[], datetime] = _utcnow,
-    ) -> None:
+    def __init__(self, store: Store, session: Session, *, workers: int = 1) -> None:
         self.store = store
-        self.config = config
-        self._load_models = load_models
-        self._now = now
+        self.session = session
+        self.config: Config = session.config
+        self._now = session.now
         self._workers = max(1, workers)
         self._queue: queue.Queue[str] = queue.Queue()
         self._threads: list[threading.Thread] = []
@@ -137,9 +113,6 @@ class Checker:
         self._model_error: str | None = None
         self._models_ready = threading.Event()
         self._stopping = threading.Event()
-        self._pages = build_client(config, transport, public_only=not allow_private_urls)
-        self._eutils = build_client(config) if pubmed is None else None
-        self.pubmed = pubmed if pubmed is not None else open_pubmed(self._eutils, config)  # type: ignore[arg-type]
 
     # -- lifecycle
 
@@ -175,16 +148,13 @@ class Checker:
             # The model loader cannot be interrupted; it is a daemon and dies with us.
             t.join(timeout=JOIN_SECONDS if t.name != "claimscan-models" else 0.0)
         self._threads.clear()
-        self._pages.close()
-        if self._eutils is not None:
-            self._eutils.close()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         return self._models_ready.wait(timeout)
 
     def _load(self) -> None:
         try:
-            self._models = self._load_models()
+            self._models = self.session.models()
         except ClaimscanError as exc:
             self._model_error = str(exc)
             log.error("claimscan: the models could not be loaded: %s", exc)
@@ -234,7 +204,7 @@ class Checker:
         now = self._now()
         if kind == "url":
             fetched = fetch(
-                self._pages,
+                self.session.http,
                 source,
                 max_bytes=self.config.max_page_bytes,
                 now=now,
@@ -279,12 +249,8 @@ class Checker:
                 self.store.set_progress(check_id, done, of)
 
         try:
-            reports, failures = check_documents(
-                documents,
-                config=self.config,
-                pubmed=self.pubmed,
-                models=_per_check(self._models),
-                progress=progress,
+            reports, failures = self.session.check_documents(
+                documents, models=_per_check(self._models), progress=progress
             )
         except ClaimscanError as exc:
             self.store.fail(check_id, str(exc))

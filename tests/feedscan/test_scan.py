@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from pipeline.feedscan import read_status
+from pipeline.feedscan import FailureKind, ItemOutcome, ItemStatus, read_status
 from pipeline.report.json import load_report
 from tests.conftest import SEED_FEED, needs_shared
 from tests.eutils_server import EutilsServer, Scripted
@@ -56,7 +56,9 @@ def test_scan_new_and_edited_items(feeds: FeedServer, scan: Scan, tmp_path: Path
     scan([url])
     first = {e["item_id"]: e for e in _index(tmp_path)}
     feeds.feeds["/a.xml"] = Feed(rss([item(1), item(2, edited=True), item(3)]))
-    summary = scan([url])
+    outcomes: list[ItemOutcome] = []
+    summary = scan([url], on_item=outcomes.append)
+    assert [o.status for o in outcomes] == [ItemStatus.UPDATED, ItemStatus.NEW]
     assert (summary.items_new, summary.items_updated, summary.items_skipped) == (1, 1, 1)
     entries = _index(tmp_path)
     assert [(e["title"], e["status"], e["revision"]) for e in entries[2:]] == [
@@ -80,6 +82,7 @@ def test_scan_feed_errors_are_recorded_and_retried(
     summary = scan(urls)
     assert not summary.ok and summary.feeds_failed == 3 and summary.items_new == 1
     messages = {f.subject: f.message for f in summary.failures}
+    assert {f.kind for f in summary.failures} == {FailureKind.FEED}
     assert "HTTP 500" in messages[urls[0]] and "HTTP 404" in messages[urls[3]]
     assert urls[1] in messages
     status = {s.url: s for s in read_status(tmp_path / "state.db")}
@@ -93,11 +96,15 @@ def test_scan_item_failures_retry_then_give_up(
     feeds: FeedServer, eutils: EutilsServer, scan: Scan, tmp_path: Path
 ) -> None:
     feeds.feeds["/a.xml"] = Feed(rss([item(1)]))
-    for attempt in (1, 2):
+    for attempt, ended in ((1, ItemStatus.FAILED), (2, ItemStatus.ABANDONED)):
         eutils.script("esearch.fcgi", *[Scripted(503)] * 50)
-        summary = scan([feeds.url("/a.xml")], max_attempts=2)
+        outcomes: list[ItemOutcome] = []
+        summary = scan([feeds.url("/a.xml")], max_attempts=2, on_item=outcomes.append)
         assert summary.items_failed == 1 and not summary.ok
         assert summary.failures[0].final is (attempt == 2)
+        assert summary.failures[0].kind is FailureKind.ITEM
+        assert [o.status for o in outcomes] == [ended]
+        assert summary.to_dict()["failures"][0]["kind"] == "item"
         eutils._scripts.clear()
     entries = _index(tmp_path)
     assert [(e["status"], e["reports"]) for e in entries] == [("failed", {})]

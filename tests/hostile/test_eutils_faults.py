@@ -13,9 +13,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from claims.types import EvidenceStatus, Label, Report
+from claims.types import EvidenceStatus, Label, Report, Stage
 from pipeline.cli import cli
 from pipeline.config import DEFAULT_STANCE_MODEL, Config
+from pipeline.errors import PubMedError
 from pipeline.http import build_client
 from pipeline.pubmed.client import PubMed
 from pipeline.run import run
@@ -102,9 +103,13 @@ def test_esearch_fault_leaves_every_claim_answered_and_recorded(fault: str) -> N
     _assert_every_claim_answered(report)
     claims = [c for d in report.documents for c in d.claims]
     assert all(c.verdict.evidence_status is EvidenceStatus.UNAVAILABLE for c in claims)
-    pubmed_failures = [f for f in report.failures if f.stage == "pubmed"]
-    # One failure per cause, naming how many claims it left unverified.
+    pubmed_failures = [f for f in report.failures if f.stage is Stage.PUBMED]
+    # One failure per cause, naming how many claims it left unverified and which.
     assert sum(int(f.subject.split()[0]) for f in pubmed_failures) == len(claims)
+    assert sorted(i for f in pubmed_failures for i in f.claim_ids) == sorted(
+        c.claim.id for c in claims
+    )
+    assert all(f.error_type == PubMedError.__name__ for f in pubmed_failures)
     assert all(f.message and "unverified" in f.message for f in pubmed_failures)
 
 
@@ -124,14 +129,14 @@ def test_efetch_fault_leaves_every_claim_answered_and_recorded(answer: Scripted)
         config = Config(eutils_url=server.base_url, cache_path=None, max_retries=1, min_hits=1)
         report = run_text(config)
     _assert_every_claim_answered(report)
-    assert {f.stage for f in report.failures} == {"pubmed"}
+    assert {f.stage for f in report.failures} == {Stage.PUBMED}
 
 
 def test_connection_resets_leave_every_claim_answered(resetting: str) -> None:
     config = Config(eutils_url=f"{resetting}/eutils/", cache_path=None, max_retries=1, timeout=2)
     report = run_text(config)
     _assert_every_claim_answered(report)
-    failures = [f for f in report.failures if f.stage == "pubmed"]
+    failures = [f for f in report.failures if f.stage is Stage.PUBMED]
     # One failure per distinct cause, counting the claims each left unverified.
     assert sum(int(f.subject.split()[0]) for f in failures) == 2
     assert all("failed to connect or read" in f.message for f in failures)

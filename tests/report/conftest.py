@@ -17,6 +17,7 @@ from claims.types import (
     Label,
     Report,
     SourceKind,
+    Stage,
     Stance,
     Verdict,
 )
@@ -224,7 +225,7 @@ def build_report() -> Report:
         ),
         failures=(
             Failure(
-                stage="ingest",
+                stage=Stage.INGEST,
                 subject=f"https://dead.example.org/feed{ANSI}",
                 error_type="FeedError",
                 message=f"feed returned 404 {SCRIPT}; check the URL",

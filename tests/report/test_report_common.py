@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from claims.types import Claim, Failure, Label
+from claims.types import Claim, Failure, Label, Stage
 from pipeline.report._common import (
     LABEL_LOOKS,
     LABEL_ORDER,
@@ -137,4 +137,4 @@ def test_shared_name(locator: str, expected: str) -> None:
     ],
 )
 def test_failure_text_names_the_subject_once(subject: str, message: str, expected: str) -> None:
-    assert failure_text(Failure("ingest", subject, "PageError", message)) == expected
+    assert failure_text(Failure(Stage.INGEST, subject, "PageError", message)) == expected
