@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The device half of training the stance model on a lent GPU (see docs/training.md).
-# Called once per upload with the chunk that upload carried; the last call trains.
-#   scripts/gpu_stance.sh stash N      keep .gpuN/ in /tmp/stance-upload (outlives the tree sync)
+# Training the stance model on a lent GPU (docs/models.md says what it made).
+# A device machine has torch, transformers and peft but not our data or base weights,
+# and takes at most 64 MiB of files a call, so the base goes up in four parts.
+#   scripts/gpu_stance.sh prepare      here: write .gpu1/ … .gpu4/ (weights, pack, CSV)
+#   scripts/gpu_stance.sh stash N      there, one call per part: keep .gpuN/ in /tmp
+#                                      (stash 1 also runs smoke: a check of this GPU)
 #   scripts/gpu_stance.sh smoke        tiny model, tiny data, every code path on this GPU
 #   scripts/gpu_stance.sh train        join and check the weights, train, write to $OUT
 set -euo pipefail
@@ -9,6 +12,35 @@ cd "$(dirname "$0")/.."
 up=/tmp/stance-upload
 mkdir -p "$up"
 case "$1" in
+  prepare)
+    python3 - <<'PY'
+import hashlib, shutil, torch
+from pathlib import Path
+from safetensors.torch import load_file, save_file
+from pipeline.nlp.hf import resolve_model
+base = Path(resolve_model("sentence-transformers/all-mpnet-base-v2"))
+half = Path("/tmp/model16.safetensors")
+save_file({k: v.half().contiguous() for k, v in load_file(str(base / "model.safetensors")).items()},
+          str(half), metadata={"format": "pt"})
+data = half.read_bytes()
+# Part 1 also carries the pack, the CSV and the tokenizer, so it gets fewer weights.
+first = 45_500_000
+size = -(-(len(data) - first) // 3)
+cuts = [0, first, first + size, first + 2 * size, len(data)]
+for n in range(4):
+    out = Path(f".gpu{n + 1}")
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    (out / f"part{n + 1}.bin").write_bytes(data[cuts[n]:cuts[n + 1]])
+(Path(".gpu1") / "model16.sha256").write_text(hashlib.sha256(data).hexdigest() + "\n")
+for name in ("config.json", "tokenizer.json", "tokenizer_config.json",
+             "special_tokens_map.json", "vocab.txt"):
+    shutil.copy(base / name, Path(".gpu1") / name)
+PY
+    cp runs/stance-pack.jsonl.gz .gpu1/pack.jsonl.gz
+    cp ../shared/data/healthver/healthver_dev.csv .gpu1/
+    du -sh .gpu*
+    ;;
   stash)
     cp -r ".gpu$2/." "$up/"
     ls -la "$up"

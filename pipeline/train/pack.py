@@ -43,6 +43,7 @@ from typing import Any
 from claims.types import Article, Claim, EvidenceStatus, Retrieval, Stance
 from pipeline.errors import ConfigError
 from pipeline.evidence import EvidenceSelector, abstract_passage, lexical_scores
+from pipeline.files import atomic_write_bytes
 from pipeline.train.data import (
     direction_flips,
     heldout_claims,
@@ -432,14 +433,12 @@ def _stance_pair(p: TrainPair) -> Any:
 
 def write_pack(pack: StancePack, path: Path) -> None:
     """Write the pack as gzipped JSON lines, atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
-        fh.write(json.dumps({"meta": pack.meta}) + "\n")
-        for split, pairs in pack.splits.items():
-            for p in pairs:
-                fh.write(json.dumps({"split": split, **p.as_json()}, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    lines = [json.dumps({"meta": pack.meta})]
+    for split, pairs in pack.splits.items():
+        lines.extend(json.dumps({"split": split, **p.as_json()}, ensure_ascii=False) for p in pairs)
+    # mtime=0: the same pack gives the same bytes, so a copy can be checked by digest.
+    data = gzip.compress(("\n".join(lines) + "\n").encode("utf-8"), mtime=0)
+    atomic_write_bytes(path, data)
 
 
 def read_pack(path: Path) -> StancePack:
