@@ -145,6 +145,10 @@ def sentence_context(sentence: str, document_text: str) -> SentenceContext:
         position = i / (n - 1) if n > 1 else 0.5
     brands = set(CAPITALISED.findall(sentence)) & cues.brands
     own_voice = float(has_first_person(sentence))
+    # The rest of the page's voice, this sentence left out: a lone "we" on a short page
+    # must not make the page look provider-voiced by itself.
+    others = sum(page.first_person) - (page.first_person[i] if i is not None else 0)
+    rest_voice = min(2.0 * others / max(n - (i is not None), 1), 1.0)
     text = (before + SEPARATOR + after).strip() if before or after else ""
     return SentenceContext(
         text=text,
@@ -159,7 +163,7 @@ def sentence_context(sentence: str, document_text: str) -> SentenceContext:
             float(bool(brands)),
             # "we" in a stretch of the page written in a provider's voice, rather than a
             # lone "we" that means people in general.
-            own_voice * max(local, min(cues.first_person_rate * 2.0, 1.0)),
+            own_voice * max(local, rest_voice),
             float(bool(TRADEMARK.search(sentence))),
             position,
         ),
