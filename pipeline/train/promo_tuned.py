@@ -38,7 +38,6 @@ from pipeline.train.calibrate import fit_platt
 from pipeline.train.promo import (
     CV_FOLDS,
     PromoRecord,
-    _fold_of,
     documents_by_source,
     possible_threshold,
     read_records,
@@ -244,6 +243,12 @@ def fit(
     return net.trainable_state()
 
 
+def _fold(source: str, folds: int) -> int:
+    # Whole documents go to one fold, so no page is scored by a model that saw its other
+    # sentences (as in the train/val split).
+    return int(hashlib.sha256(source.encode("utf-8")).hexdigest(), 16) % max(folds, 1)
+
+
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
@@ -296,7 +301,7 @@ def train_tuned(
     labels = inputs.labels.astype(int)
 
     cv_logits = np.zeros(len(records), dtype=np.float32)
-    fold_of = np.array([_fold_of(records[i].source) % max(folds, 1) for i in range(len(records))])
+    fold_of = np.array([_fold(records[i].source, folds) for i in range(len(records))])
     for k in range(folds):
         path = cache_dir / f"fold-{run_key}-{k}.pt"
         held = [i for i in train if fold_of[i] == k]
