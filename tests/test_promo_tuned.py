@@ -163,9 +163,15 @@ def test_train_tuned_then_load_and_score(tmp_path: Path, tiny_mpnet: Path) -> No
 
     data = _write_data(tmp_path / "promo.jsonl")
     out = tmp_path / "promo"
+    # Written over a MiniLM head's directory: its card stays, its weights must go.
+    out.mkdir()
+    (out / "MODEL_CARD.md").write_text("card")
+    (out / "head.safetensors").write_text("old head")
     recipe = recipe_from(base_model=str(tiny_mpnet), tuned_layers=1, epochs=2.0, max_length=64)
     metrics = train_tuned(data, out, recipe, cache_dir=tmp_path / "cache", threads=1)
-    assert {"promo.json", "adapter.safetensors", "metrics.json"} <= {p.name for p in out.iterdir()}
+    assert {p.name for p in out.iterdir()} == {
+        "promo.json", "adapter.safetensors", "metrics.json", "MODEL_CARD.md"
+    }  # fmt: skip
     assert metrics["threshold"] == 0.5
     assert metrics["possible_threshold"] in POSSIBLE_GRID
     assert metrics["calibration_fitted_on"].startswith("train, cross-fitted")

@@ -57,6 +57,8 @@ __all__ = [
 HEAD_FILE = "head.safetensors"
 CONFIG_FILE = "promo.json"
 FORMAT_VERSION = 1
+TUNED_KIND = "fine-tuned-cross-encoder"
+"""``kind`` in ``promo.json`` of the fine-tuned model (:mod:`pipeline.nlp.promo_tuned`)."""
 LABEL_THRESHOLD = 0.5
 """Calibrated P(promotional) from which a sentence is labelled promotional: more likely
 than not."""
@@ -266,12 +268,15 @@ def load_promo_classifier(path: str | Path, base_model: str | None = None) -> An
         ModelLoadError: The model or its encoder cannot be loaded, or they do not fit.
     """
     where = Path(path).expanduser()
-    if (where / CONFIG_FILE).is_file() and not (where / HEAD_FILE).is_file():
-        from pipeline.nlp.promo_tuned import KIND, load_tuned_classifier, read_meta
+    if (where / CONFIG_FILE).is_file():
+        try:
+            kind = json.loads((where / CONFIG_FILE).read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"cannot read {str(where / CONFIG_FILE)!r}: {exc}") from exc
+        if kind == TUNED_KIND:
+            from pipeline.nlp.promo_tuned import load_tuned_classifier, read_meta
 
-        meta = read_meta(where)
-        if meta.get("kind") == KIND:
-            return load_tuned_classifier(where, meta)
+            return load_tuned_classifier(where, read_meta(where))
     return load_head_classifier(where, base_model)
 
 

@@ -26,11 +26,11 @@ import torch
 
 from pipeline.errors import ModelLoadError
 from pipeline.nlp.hf import quiet_transformers, resolve_model, token_batches
+from pipeline.nlp.promo import TUNED_KIND
 from pipeline.nlp.promo_context import CONTEXT_FEATURES, sentence_context
 from pipeline.nlp.promo_cues import commercial_context_from, document_cues
 
-KIND = "fine-tuned-cross-encoder"
-"""``kind`` in ``promo.json`` for this model."""
+KIND = TUNED_KIND
 ADAPTER_FILE = "adapter.safetensors"
 LORA_TARGETS = ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o",
                 "intermediate.dense", "output.dense")  # fmt: skip

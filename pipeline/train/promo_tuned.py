@@ -32,7 +32,7 @@ import numpy as np
 
 from pipeline.errors import ConfigError
 from pipeline.nlp.hf import token_batches
-from pipeline.nlp.promo import LABEL_THRESHOLD
+from pipeline.nlp.promo import LABEL_THRESHOLD, TUNED_KIND
 from pipeline.nlp.promo_context import CONTEXT_FEATURES
 from pipeline.train.calibrate import fit_platt
 from pipeline.train.promo import (
@@ -352,7 +352,7 @@ def train_tuned(
     }
     meta = {
         "format_version": FORMAT_VERSION,
-        "kind": "fine-tuned-cross-encoder",
+        "kind": TUNED_KIND,
         "base_model": recipe.base_model,
         "recipe": asdict(recipe),
         "feature_names": list(CONTEXT_FEATURES),
@@ -393,10 +393,9 @@ def write_model(
     (tmp / "promo.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     (tmp / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
     if out_dir.exists():
-        # Keep files the trainer does not write (MODEL_CARD.md).
-        for extra in out_dir.iterdir():
-            if not (tmp / extra.name).exists() and extra.is_file():
-                shutil.copy2(extra, tmp / extra.name)
+        # The card is written by hand; a MiniLM head's files must not linger beside ours.
+        if (out_dir / "MODEL_CARD.md").is_file():
+            shutil.copy2(out_dir / "MODEL_CARD.md", tmp / "MODEL_CARD.md")
         os.replace(out_dir, old)
     os.replace(tmp, out_dir)
     shutil.rmtree(old, ignore_errors=True)
