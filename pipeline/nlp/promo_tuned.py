@@ -50,7 +50,9 @@ class LoraLinear(torch.nn.Module):
         self.dropout = torch.nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (self.dropout(x) @ self.lora_a.T @ self.lora_b.T) * self.scale
+        out: torch.Tensor = self.base(x)
+        update: torch.Tensor = self.dropout(x) @ self.lora_a.T @ self.lora_b.T
+        return out + update * self.scale
 
     def merged(self) -> torch.nn.Linear:
         """Return the base Linear with the update added to its weight (for inference)."""
@@ -79,6 +81,8 @@ class PromoNet(torch.nn.Module):
         self.tuned_layers = tuned_layers
         hidden = int(encoder.config.hidden_size)
         self.head = torch.nn.Linear(2 * hidden + n_features, 1)
+        self.feature_mean: torch.Tensor
+        self.feature_std: torch.Tensor
         self.register_buffer("feature_mean", torch.zeros(n_features))
         self.register_buffer("feature_std", torch.ones(n_features))
 
@@ -95,7 +99,10 @@ class PromoNet(torch.nn.Module):
         for i in range(self.first_tuned, len(self.layers)):
             for name in LORA_TARGETS:
                 path = f"encoder.encoder.layer.{i}.{name}"
-                _set(self, path, LoraLinear(_get(self, path), r, alpha, dropout))
+                linear = _get(self, path)
+                if not isinstance(linear, torch.nn.Linear):
+                    raise ModelLoadError(f"{path} is not a linear layer; is the base MPNet?")
+                _set(self, path, LoraLinear(linear, r, alpha, dropout))
 
     def merge_lora(self) -> None:
         for name, module in list(self.named_modules()):
@@ -119,7 +126,8 @@ class PromoNet(torch.nn.Module):
         mean_a = (hidden * in_a[..., None]).sum(1) / in_a.sum(1, keepdim=True).clamp(min=1.0)
         mean_b = (hidden * in_b[..., None]).sum(1) / in_b.sum(1, keepdim=True).clamp(min=1.0)
         z = (feats - self.feature_mean) / self.feature_std
-        return self.head(torch.cat([mean_a, mean_b, z.to(hidden.dtype)], dim=1)).squeeze(1)
+        logits: torch.Tensor = self.head(torch.cat([mean_a, mean_b, z.to(hidden.dtype)], dim=1))
+        return logits.squeeze(1)
 
     def forward(
         self, input_ids: torch.Tensor, mask: torch.Tensor, a_len: torch.Tensor, feats: torch.Tensor
@@ -135,7 +143,8 @@ class PromoNet(torch.nn.Module):
         additive = _additive(mask, hidden.dtype)
         for layer in self.layers[: self.first_tuned]:
             hidden = layer(hidden, additive, bias)[0]
-        return hidden
+        out: torch.Tensor = hidden
+        return out
 
     def upper(
         self, hidden: torch.Tensor, mask: torch.Tensor, a_len: torch.Tensor, feats: torch.Tensor

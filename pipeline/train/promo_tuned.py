@@ -240,7 +240,8 @@ def fit(
             if step >= planned:
                 break
     net.eval()
-    return net.trainable_state()
+    state: dict[str, Any] = net.trainable_state()
+    return state
 
 
 def _fold(source: str, folds: int) -> int:
@@ -250,7 +251,8 @@ def _fold(source: str, folds: int) -> int:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+    return out
 
 
 def train_tuned(
