@@ -25,6 +25,7 @@ DEFAULT_PROMO_MODEL = PACKAGE_DIR / "models" / "promo"
 DEFAULT_CHECKWORTHY_MODEL = PACKAGE_DIR / "models" / "checkworthy"
 RULES_ONLY = "rules"
 """``checkworthy_model`` value that splits with the rules alone, without the trained head."""
+FAST_PROMO_MODEL = PACKAGE_DIR / "models" / "promo-fast"
 
 
 def _default_cache_path(env: Mapping[str, str]) -> Path:
@@ -80,14 +81,15 @@ class Config:
     stance_model: str = str(DEFAULT_STANCE_MODEL)
     """Stance adapter/model directory, hub id, or a ready-made NLI model."""
     fast: bool = False
-    """Use the fast stance model (MiniLM, embedded) instead of the default (mpnet, fetched
-    once from PyPI) unless ``stance_model`` names another (env CLAIMSCAN_FAST=1)."""
+    """Use the fast stance and promotional models (MiniLM, embedded) instead of the
+    defaults (mpnet, fetched once from PyPI) unless ``stance_model`` or ``promo_model``
+    names another (env CLAIMSCAN_FAST=1)."""
     promo_model: str = str(DEFAULT_PROMO_MODEL)
     """Commercial-promotional head directory."""
     promo_threshold: float | None = None
     """P(promotional) from which a claim is labelled commercial-promotional; None means
-    0.5 (more likely than not). Claims from the head's own threshold up to this one are
-    marked "possibly promotional" instead. Raise it to flag fewer, surer sentences."""
+    0.5 (more likely than not). Claims from the model's ``possible_threshold`` up to this
+    one are marked "possibly promotional" instead. Raise it to flag fewer, surer sentences."""
     checkworthy_model: str = str(DEFAULT_CHECKWORTHY_MODEL)
     """Check-worthiness head directory, or ``rules`` to choose claims by the rules alone."""
     search_workers: int = 4
@@ -197,4 +199,8 @@ def load_config(
         DEFAULT_STANCE_MODEL
     ):
         values["stance_model"] = str(FAST_STANCE_MODEL)
+    if values.get("fast") and str(values.get("promo_model", DEFAULT_PROMO_MODEL)) == str(
+        DEFAULT_PROMO_MODEL
+    ):
+        values["promo_model"] = str(FAST_PROMO_MODEL)
     return Config(**values)

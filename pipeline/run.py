@@ -337,7 +337,7 @@ def check_documents(
     )
     m = a.models
     # Labelled promotional only when more likely than not (or from the user's own
-    # threshold); from the head's threshold up it is "possibly promotional".
+    # threshold); from the model's fitted lower threshold up it is "possibly promotional".
     label_threshold = config.promo_threshold or PROMO_THRESHOLD
     reports: list[DocumentReport] = []
     for doc, claims, notes in a.per_doc:
@@ -353,7 +353,7 @@ def check_documents(
                 model=m.description,
                 max_evidence=config.evidence_per_claim,
                 promo_threshold=label_threshold,
-                promo_possible=min(m.promo.threshold, label_threshold),
+                promo_possible=min(m.promo.possible_threshold, label_threshold),
                 promo_signs=promotional_signs(claim.text, doc.text) if flagged else (),
                 # Asked only where there is evidence: the stance model loads on first use.
                 support_calibration=m.stance.support_calibration if a.scored[claim.id] else None,

@@ -65,6 +65,7 @@ class FakeStance:
 
 class FakePromo:
     threshold = 0.5
+    possible_threshold = 0.25
     _CUE = re.compile(r"[®™]|superior|#1|our clinic", re.IGNORECASE)
 
     def predict_pairs(self, items: Sequence[tuple[str, str]]) -> list[float]:

@@ -17,289 +17,53 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from pipeline.errors import ModelLoadError
+from pipeline.nlp.promo_cues import (
+    CUE_FEATURES,
+    DOCUMENT_FEATURES,
+    SENTENCE_FEATURES,
+    DocumentCues,
+    commercial_context_from,
+    cue_matrix,
+    document_cues,
+    promotional_signs,
+    sentence_cues,
+)
+
+__all__ = [
+    "CUE_FEATURES",
+    "DOCUMENT_FEATURES",
+    "SENTENCE_FEATURES",
+    "DocumentCues",
+    "PromoClassifier",
+    "PromoHead",
+    "commercial_context_from",
+    "cue_matrix",
+    "document_cues",
+    "load_head_classifier",
+    "load_promo_classifier",
+    "load_promo_head",
+    "promotional_signs",
+    "sentence_cues",
+]
 
 HEAD_FILE = "head.safetensors"
 CONFIG_FILE = "promo.json"
 FORMAT_VERSION = 1
-
-SENTENCE_FEATURES: tuple[str, ...] = (
-    "s_trademark",
-    "s_superiority",
-    "s_call_to_action",
-    "s_first_person",
-    "s_second_person",
-    "s_brand_mention",
-    "s_volume_credential",
-)
-DOCUMENT_FEATURES: tuple[str, ...] = (
-    "d_trademark_rate",
-    "d_brand_repetition",
-    "d_first_person_rate",
-    "d_call_to_action_rate",
-    "d_author_bio",
-)
-# The head sees sentence cues only. Page cues are shared by every sentence of a page,
-# so a head given them learns which training pages were promotional rather than which
-# sentences promote (val promotional F1 fell from about 0.6 to 0.4 with them); they
-# drive the page-level commercial-context flag instead.
-CUE_FEATURES: tuple[str, ...] = SENTENCE_FEATURES
-
-_TRADEMARK = re.compile(r"[®™℠]|\((?:R|TM)\)")
-_SUPERIORITY = re.compile(
-    r"#\s?1\b|\b(?:best|superior|superiority|leading|leader|number one|first and only|only\b"
-    r"|innovative|breakthrough|proprietary|patented|world[- ]class|premier|cutting[- ]edge"
-    r"|state[- ]of[- ]the[- ]art|game[- ]chang\w*|paradigm|unique|renowned|pioneer\w*"
-    r"|next[- ]generation|clinically proven|outperform\w*|most[- ]studied|unlike other)\b",
-    re.IGNORECASE,
-)
-_CTA_START = re.compile(
-    r"^\W*(?:visit|contact|call|request|learn|join|subscribe|receive|get|consider|find|"
-    r"schedule|book|sign up|click|download|order|buy|try|ask|discover)\b",
-    re.IGNORECASE,
-)
-_CTA_ANY = re.compile(
-    r"\b(?:contact us|call (?:us|today|now)|learn more|sign up|free (?:consultation|"
-    r"info|information)|info packet|webinar|book (?:an|your) (?:appointment|consultation)|"
-    r"to set up your consultation|for a consultation)\b",
-    re.IGNORECASE,
-)
-_FIRST_PERSON = re.compile(r"\b(?:I|I've|I'm|we|we're|we've|our|us|my)\b")
-# Case-insensitive for sentence-initial "We"/"Our", but "US" (the country) must not count.
-_FIRST_PERSON_CI = re.compile(r"\b(?:we|we're|we've|our)\b", re.IGNORECASE)
-_SECOND_PERSON = re.compile(r"\b(?:you|your|you're)\b", re.IGNORECASE)
-_VOLUME = re.compile(
-    r"\b(?:more than|over|nearly|almost)\s+[\d,.]+\+?\s*(?:million\s+|thousand\s+)?"
-    r"(?:hours|patients|years|people|procedures|women|men|customers|members|colleagues|"
-    r"countries|tests|cases)\b|\b\d+\+?\s+years(?:'|’)? (?:of )?experience\b|\bdecades of\b",
-    re.IGNORECASE,
-)
-_AUTHOR_BIO = re.compile(
-    r"\b(?:founder|co-founder|chief executive|CEO|is a specialist in|board[- ]certified|"
-    r"pioneered|years of experience|view profile|about the author)\b|^About [A-Z]",
-    re.IGNORECASE | re.MULTILINE,
-)
-_CAPITALISED = re.compile(r"\b[A-Z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*\b")
-# Capitalised words that repeat in any article without naming a brand.
-_NOT_BRANDS = frozenset(
-    "The This That These Those A An In On Of For And But Or If It Its As At By To With From "
-    "We Our I You Your He She They Dr Mr Mrs Ms MD PhD Prof Professor University Hospital "
-    "Medical Center Centre Medicine Research Study Studies Institute Department School "
-    "Journal Association Society National American European International Health Clinical "
-    "Phase Trial Patients Patient January February March April May June July August "
-    "September October November December Monday Tuesday Wednesday Thursday Friday Saturday "
-    "Sunday U.S US USA UK FDA NIH CDC Disease Cancer Spine Knee Hip Shoulder Back".split()
-)
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z\"“(0-9])|\n+")
-
-# Commercial context needs signals from the page itself, not just a few sentences that
-# sound like marketing: an academic press release can contain a quoted "breakthrough".
-CONTEXT_MIN_SIGNALS = 2
-CONTEXT_MIN_PROMO_SENTENCES = 2
-CONTEXT_STRONG_SIGNALS = 4
-
-
-def _sentences(text: str) -> list[str]:
-    # A rough split is enough for page-level rates; claim extraction has its own splitter.
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and len(s.split()) >= 2]
-
-
-def _brand_counts(document_text: str) -> Counter[str]:
-    """Count capitalised words that are not sentence-initial and not common nouns."""
-    counts: Counter[str] = Counter()
-    for sentence in _sentences(document_text):
-        tokens = _CAPITALISED.findall(sentence)
-        start = sentence.split(maxsplit=1)[0] if sentence.split() else ""
-        for i, tok in enumerate(tokens):
-            if i == 0 and start.strip('"“(').startswith(tok):
-                continue
-            if tok not in _NOT_BRANDS and len(tok) > 2:
-                counts[tok] += 1
-    return counts
-
-
-def _is_cta(sentence: str) -> bool:
-    return bool(_CTA_START.search(sentence) or _CTA_ANY.search(sentence))
-
-
-def _has_first_person(sentence: str) -> bool:
-    return bool(_FIRST_PERSON.search(sentence) or _FIRST_PERSON_CI.search(sentence))
-
-
-@dataclass(frozen=True, slots=True)
-class DocumentCues:
-    """Page-level cues computed once per document. Pure data."""
-
-    trademark_rate: float
-    """Trademark signs per sentence, capped at 1."""
-    brand_repetition: float
-    """How often the most repeated brand-like word occurs, squashed to 0–1."""
-    first_person_rate: float
-    """Share of sentences in first person (we, our, I): provider voice."""
-    call_to_action_rate: float
-    """Share of sentences that are calls to action."""
-    author_bio: float
-    """1.0 when the page carries author-bio or company-boilerplate lines, or its author
-    states their own credentials ("I have … more than 80,000 hours")."""
-    brands: frozenset[str]
-    """Brand-like words repeated at least three times."""
-
-    def vector(self) -> list[float]:
-        """Return the cues in :data:`DOCUMENT_FEATURES` order."""
-        return [
-            self.trademark_rate,
-            self.brand_repetition,
-            self.first_person_rate,
-            self.call_to_action_rate,
-            self.author_bio,
-        ]
-
-    def signals(self) -> int:
-        """Count the page-level commercial signals that are clearly present."""
-        return sum(
-            (
-                self.trademark_rate > 0,
-                self.brand_repetition >= 0.5,
-                self.first_person_rate >= 0.1,
-                self.call_to_action_rate > 0,
-                self.author_bio > 0,
-            )
-        )
-
-
-@lru_cache(maxsize=32)
-def document_cues(document_text: str) -> DocumentCues:
-    """Compute page-level commercial cues. Pure, and cached: a long page's claims are
-    scored in several batches, and each batch asks for the same page's cues.
-
-    Args:
-        document_text: The whole page or article; may be a single sentence.
-
-    Returns:
-        The cues, with rates normalised by sentence count so long and short pages compare.
-    """
-    sentences = _sentences(document_text) or [document_text]
-    n = max(len(sentences), 1)
-    counts = _brand_counts(document_text)
-    brands = frozenset(tok for tok, c in counts.items() if c >= 3)
-    top = max(counts.values(), default=0)
-    return DocumentCues(
-        trademark_rate=min(len(_TRADEMARK.findall(document_text)) / n, 1.0),
-        # 3 repeats -> 0.5, 9 -> 0.83: saturates so a long release does not dominate.
-        brand_repetition=0.0 if top < 3 else 1.0 - 1.5 / top,
-        first_person_rate=sum(_has_first_person(s) for s in sentences) / n,
-        call_to_action_rate=sum(_is_cta(s) for s in sentences) / n,
-        author_bio=float(
-            bool(_AUTHOR_BIO.search(document_text))
-            # A practitioner's article often has no bio box, only the first-person claim
-            # of experience (the nmfscience seed: "Over three decades … I have studied").
-            or any(_VOLUME.search(s) and _has_first_person(s) for s in sentences)
-        ),
-        brands=brands,
-    )
-
-
-def _cue_matches(sentence: str, doc: DocumentCues) -> dict[str, str | None]:
-    """Return what each sentence cue matched, keyed by :data:`SENTENCE_FEATURES` name;
-    None where the cue is absent. Pure."""
-
-    def found(match: re.Match[str] | None) -> str | None:
-        return match.group(0).strip() if match else None
-
-    brands = sorted(set(_CAPITALISED.findall(sentence)) & doc.brands)
-    return {
-        "s_trademark": found(_TRADEMARK.search(sentence)),
-        "s_superiority": found(_SUPERIORITY.search(sentence)),
-        "s_call_to_action": found(_CTA_START.search(sentence) or _CTA_ANY.search(sentence)),
-        "s_first_person": found(
-            _FIRST_PERSON.search(sentence) or _FIRST_PERSON_CI.search(sentence)
-        ),
-        "s_second_person": found(_SECOND_PERSON.search(sentence)),
-        "s_brand_mention": brands[0] if brands else None,
-        "s_volume_credential": found(_VOLUME.search(sentence)),
-    }
-
-
-def sentence_cues(sentence: str, doc: DocumentCues) -> list[float]:
-    """Return the sentence cues in :data:`SENTENCE_FEATURES` order. Pure.
-
-    Args:
-        sentence: One candidate claim.
-        doc: Cues of the document the sentence comes from (for brand mentions).
-    """
-    matches = _cue_matches(sentence, doc)
-    return [float(matches[name] is not None) for name in SENTENCE_FEATURES]
-
-
-# How the rationale names each cue, in the order it lists them. Second person is left
-# out: "you" alone does not read as selling to an editor.
-_SIGN_NAMES = {
-    "s_trademark": "trademark sign",
-    "s_superiority": "superiority wording",
-    "s_call_to_action": "call to action",
-    "s_volume_credential": "credentials or volume",
-    "s_brand_mention": "brand named across the page",
-    "s_first_person": "provider voice",
-}
-
-
-def promotional_signs(sentence: str, document_text: str) -> list[str]:
-    """Name the promotional cues present in a sentence, quoting what matched. Pure.
-
-    For the rationale of a claim labelled promotional: an editor sees which words read as
-    selling. The label itself comes from the trained head, which also weighs wording no
-    cue names, so a flagged sentence can have no signs to show.
-
-    Args:
-        sentence: The claim.
-        document_text: Its page, for brand names repeated across it.
-    """
-    matches = _cue_matches(sentence, document_cues(document_text))
-    return [f'{label} "{matches[name]}"' for name, label in _SIGN_NAMES.items() if matches[name]]
-
-
-def cue_matrix(sentences: Sequence[str], document_text: str) -> np.ndarray:
-    """Return the hand-made cues of each sentence, shape (len(sentences), len(CUE_FEATURES))."""
-    doc = document_cues(document_text)
-    rows = [sentence_cues(s, doc) for s in sentences]
-    return np.asarray(rows, dtype=np.float32).reshape(len(sentences), len(CUE_FEATURES))
-
-
-def commercial_context_from(
-    doc: DocumentCues, sentence_probs: Sequence[float], threshold: float = 0.5
-) -> bool:
-    """Decide the page-level commercial flag from its cues and sentence scores. Pure.
-
-    A page is commercial when several promotional sentences meet at least one page signal
-    (brand repeated, ®/™, provider voice, call to action, author bio), or when the page
-    signals are strong on their own.
-
-    Args:
-        doc: The page's cues.
-        sentence_probs: P(promotional) of the page's sentences.
-        threshold: P(promotional) from which a sentence counts as promotional (the
-            head's own decision threshold).
-
-    Returns:
-        True when the page as a whole reads as promotion.
-    """
-    promo = sum(p >= threshold for p in sentence_probs)
-    signals = doc.signals()
-    if signals >= CONTEXT_STRONG_SIGNALS:
-        return True
-    if promo >= CONTEXT_MIN_PROMO_SENTENCES and signals >= 1:
-        return True
-    return promo >= 1 and signals >= CONTEXT_MIN_SIGNALS
+TUNED_KIND = "fine-tuned-cross-encoder"
+"""``kind`` in ``promo.json`` of the fine-tuned model (:mod:`pipeline.nlp.promo_tuned`)."""
+LABEL_THRESHOLD = 0.5
+"""Calibrated P(promotional) from which a sentence is labelled promotional: more likely
+than not."""
+DEFAULT_POSSIBLE_THRESHOLD = 0.25
+"""Lower edge of the "possibly promotional" band for heads trained before it was fitted."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,6 +85,8 @@ class PromoHead:
     """Added to the scaled logit before the sigmoid; with ``temperature``, Platt scaling."""
     threshold: float
     """P(promotional) at or above which a claim is labelled commercial-promotional."""
+    possible_threshold: float
+    """Lower edge of the "possibly promotional" band below ``threshold``."""
     base_model: str | None
     """Encoder the head was trained on; None means the embedded all-MiniLM-L6-v2."""
     metadata: dict[str, Any]
@@ -353,6 +119,7 @@ class PromoHead:
             "temperature": self.temperature,
             "calibration_bias": self.calibration_bias,
             "threshold": self.threshold,
+            "possible_threshold": self.possible_threshold,
             "base_model": self.base_model,
             **self.metadata,
         }
@@ -362,17 +129,27 @@ class PromoHead:
 class PromoClassifier:
     """Score sentences as commercial-promotional, given the document they come from."""
 
-    def __init__(self, head: PromoHead, embedder: Any) -> None:
+    def __init__(self, head: PromoHead, embedder: Any, name: str = "promo") -> None:
         self.head = head
         self.embedder = embedder
+        self.name = name
 
     @property
     def threshold(self) -> float:
         return self.head.threshold
 
+    @property
+    def possible_threshold(self) -> float:
+        return self.head.possible_threshold
+
     def with_threshold(self, threshold: float) -> PromoClassifier:
         """Return a classifier that labels from ``threshold`` instead (same encoder)."""
-        return PromoClassifier(dataclasses.replace(self.head, threshold=threshold), self.embedder)
+        head = dataclasses.replace(
+            self.head,
+            threshold=threshold,
+            possible_threshold=min(self.head.possible_threshold, threshold),
+        )
+        return PromoClassifier(head, self.embedder, self.name)
 
     def predict(self, sentences: Sequence[str], document_text: str) -> list[float]:
         """Return calibrated P(promotional) for each sentence of one document.
@@ -448,8 +225,9 @@ def load_promo_head(path: str | Path) -> PromoHead:
         raise ModelLoadError(f"promotional head in {str(where)!r} has a malformed weight; {hint}")
     known = {
         "format_version", "kind", "feature_names", "embedding_dim", "temperature",
-        "calibration_bias", "threshold", "base_model",
+        "calibration_bias", "threshold", "possible_threshold", "base_model",
     }  # fmt: skip
+    threshold = float(config["threshold"])
     return PromoHead(
         weight=weight,
         bias=float(tensors["bias"][0]),
@@ -460,13 +238,49 @@ def load_promo_head(path: str | Path) -> PromoHead:
         temperature=float(config["temperature"]),
         # Heads saved before Platt scaling carry a temperature only.
         calibration_bias=float(config.get("calibration_bias", 0.0)),
-        threshold=float(config["threshold"]),
+        threshold=threshold,
+        possible_threshold=float(
+            config.get("possible_threshold", min(DEFAULT_POSSIBLE_THRESHOLD, threshold))
+        ),
         base_model=config.get("base_model"),
         metadata={k: v for k, v in config.items() if k not in known},
     )
 
 
-def load_promo_classifier(path: str | Path, base_model: str | None = None) -> PromoClassifier:
+def load_promo_classifier(path: str | Path, base_model: str | None = None) -> Any:
+    """Load a promotional model directory: the MiniLM head or the fine-tuned model.
+
+    ``promo.json``'s ``kind`` says which. Both give calibrated P(promotional) through
+    ``predict_pairs`` and carry ``threshold`` (the label) and ``possible_threshold``
+    (the lower edge of the "possibly promotional" band).
+
+    Args:
+        path: Model directory.
+        base_model: For the MiniLM head, an encoder to use instead of the one recorded
+            with it (its embedding size must match). The fine-tuned model always uses
+            the base it was trained on, as a stance adapter does.
+
+    Returns:
+        A ready :class:`PromoClassifier` or
+        :class:`pipeline.nlp.promo_tuned.TunedPromoClassifier`.
+
+    Raises:
+        ModelLoadError: The model or its encoder cannot be loaded, or they do not fit.
+    """
+    where = Path(path).expanduser()
+    if (where / CONFIG_FILE).is_file():
+        try:
+            kind = json.loads((where / CONFIG_FILE).read_text(encoding="utf-8")).get("kind")
+        except (OSError, ValueError) as exc:
+            raise ModelLoadError(f"cannot read {str(where / CONFIG_FILE)!r}: {exc}") from exc
+        if kind == TUNED_KIND:
+            from pipeline.nlp.promo_tuned import load_tuned_classifier, read_meta
+
+            return load_tuned_classifier(where, read_meta(where))
+    return load_head_classifier(where, base_model)
+
+
+def load_head_classifier(path: str | Path, base_model: str | None = None) -> PromoClassifier:
     """Load the promotional head and the encoder it was trained on.
 
     Args:
@@ -490,4 +304,4 @@ def load_promo_classifier(path: str | Path, base_model: str | None = None) -> Pr
             f"in {str(path)!r} expects {head.embedding_dim}; pass the base model it was "
             "trained on (--base-model) or retrain it"
         )
-    return PromoClassifier(head, embedder)
+    return PromoClassifier(head, embedder, name=Path(path).expanduser().name)

@@ -39,7 +39,16 @@ class PromoModel(Protocol):
     """Scores sentences as commercial-promotional, read in their document."""
 
     @property
-    def threshold(self) -> float: ...
+    def threshold(self) -> float:
+        """P(promotional) from which a sentence is labelled promotional (0.5 as shipped:
+        the probability is calibrated, so promotional is then more likely than not)."""
+        ...
+
+    @property
+    def possible_threshold(self) -> float:
+        """P(promotional) from which a sentence below ``threshold`` is "possibly
+        promotional"; fitted on cross-fitted training predictions."""
+        ...
 
     def predict_pairs(self, items: Sequence[tuple[str, str]]) -> list[float]:
         """P(promotional) of each (sentence, text of its document) pair."""

@@ -26,6 +26,8 @@ from pipeline.errors import ConfigError
 from pipeline.nlp.metrics import binary_ece, prf
 from pipeline.nlp.promo import (
     CUE_FEATURES,
+    DEFAULT_POSSIBLE_THRESHOLD,
+    LABEL_THRESHOLD,
     PromoClassifier,
     PromoHead,
     commercial_context_from,
@@ -37,9 +39,11 @@ from pipeline.train.calibrate import fit_platt
 DEFAULT_EPOCHS = 300
 DEFAULT_LR = 0.05
 DEFAULT_WEIGHT_DECAY = 1e-3
-DEFAULT_THRESHOLD = 0.5
-"""Used when the data are too few to choose a threshold by cross-validation."""
+DEFAULT_THRESHOLD = LABEL_THRESHOLD
+"""The label threshold: a calibrated probability says promotional is more likely."""
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 19))
+POSSIBLE_GRID = tuple(t for t in THRESHOLD_GRID if 0.1 <= t < LABEL_THRESHOLD)
+"""Candidate lower edges of the "possibly promotional" band (0.10 … 0.45)."""
 T = TypeVar("T")
 CV_FOLDS = 5
 """Folds for the cross-fitted calibration and threshold, and the train-split CV figures."""
@@ -133,17 +137,29 @@ def _features(
     return emb, cues
 
 
-def _best_threshold(probs: Sequence[float], labels: Sequence[int]) -> float:
+def _best_threshold(
+    probs: Sequence[float], labels: Sequence[int], grid: Sequence[float] = THRESHOLD_GRID
+) -> float:
     """Return the grid threshold (0.05 steps) with the highest promotional F1. Pure.
 
     Ties go to the higher threshold: fewer sentences flagged for the same F1.
     """
-    best = (-1.0, DEFAULT_THRESHOLD)
-    for t in THRESHOLD_GRID:
+    best = (-1.0, grid[-1])
+    for t in grid:
         f1 = score_probabilities(probs, labels, t)["promo_f1"]
         if f1 >= best[0]:
             best = (f1, t)
     return best[1]
+
+
+def possible_threshold(probs: Sequence[float], labels: Sequence[int]) -> float:
+    """The lower edge of the "possibly promotional" band. Pure.
+
+    The value below :data:`LABEL_THRESHOLD` from which flagging gives the best
+    promotional F1 on held-out (cross-fitted) predictions: any lower, and the band
+    would add more false alarms than it catches. Ties go to the higher value.
+    """
+    return _best_threshold(probs, labels, POSSIBLE_GRID)
 
 
 def _fold_of(source: str) -> int:
@@ -253,7 +269,9 @@ def train_promo(
         lr: Adam learning rate.
         weight_decay: L2 penalty on the head's weights (not the bias).
         threshold: P(promotional) at or above which a claim is labelled promotional;
-            None chooses the one with the best cross-validated promotional F1.
+            None means :data:`LABEL_THRESHOLD` (0.5: more likely than not, since the
+            probability is calibrated). The lower edge of the "possibly promotional"
+            band is chosen on the cross-fitted predictions (:func:`possible_threshold`).
 
     Returns:
         ``{"train": {...}, "train_cv": {...} | None, "val": {...} | None,
@@ -287,6 +305,7 @@ def train_promo(
         temperature=1.0,
         calibration_bias=0.0,
         threshold=DEFAULT_THRESHOLD,
+        possible_threshold=DEFAULT_POSSIBLE_THRESHOLD,
         base_model=base_model,
         metadata={},
     )
@@ -309,8 +328,11 @@ def train_promo(
             with_bias=False,
         )
     int_labels = labels.astype(int).tolist()
-    if threshold is None:
-        threshold = _best_threshold(cv_probs, int_labels) if cv_probs else DEFAULT_THRESHOLD
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    possible = min(
+        possible_threshold(cv_probs, int_labels) if cv_probs else DEFAULT_POSSIBLE_THRESHOLD,
+        threshold,
+    )
     metadata = {
         "data_file": str(data_file),
         "seed": seed,
@@ -327,6 +349,7 @@ def train_promo(
         temperature=temperature,
         calibration_bias=shift,
         threshold=threshold,
+        possible_threshold=possible,
         metadata=metadata,
     )
     classifier = PromoClassifier(head, embedder)
@@ -335,6 +358,7 @@ def train_promo(
         "temperature": temperature,
         "calibration_bias": shift,
         "threshold": threshold,
+        "possible_threshold": possible,
         "train": evaluate_promo(classifier, train, documents=documents),
         "train_cv": score_probabilities(cv_probs, int_labels, threshold) if cv_probs else None,
         "val": evaluate_promo(classifier, val, documents=documents) if val else None,
