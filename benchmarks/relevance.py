@@ -45,15 +45,17 @@ from benchmarks.assessments import Inputs, dump, load
 from benchmarks.verdicts import (
     GOLD,
     SETS,
+    Fixed,
     assess_cases,
     benchmark_config,
     claim_inputs,
     print_scores,
     read_cases,
     scores,
+    write_calibration,
 )
 from claims.types import Label, Stance
-from claims.verdict import Relevance, SupportCalibration, decide, on_topic, score_claim
+from claims.verdict import RELEVANCE, Relevance, SupportCalibration, decide, on_topic, score_claim
 from pipeline.api import models_for
 from pipeline.config import Config
 from pipeline.train.calibrate import cross_fitted_support, fit_support_calibration
@@ -208,7 +210,7 @@ def report_verdicts(
         gold = [GOLD_BY_VALUE[row["gold"]] for row in rows]
         verdicts = []
         for i, (c, r, s, q) in enumerate(inputs):
-            cal = _Fixed(held[(name, i)]) if (name, i) in held else None
+            cal = Fixed(held[(name, i)]) if (name, i) in held else None
             verdicts.append(decide(c, r, s, q, support_calibration=cal, rule=rule))  # type: ignore[arg-type]
         print_scores(
             f"{name} (cross-fitted)",
@@ -235,21 +237,16 @@ def _calibration(
     return fit_support_calibration(raw, truth)
 
 
-class _Fixed:
-    """A calibration that returns one held-out probability, whatever it is given."""
-
-    def __init__(self, p: float) -> None:
-        self.p = p
-
-    def __call__(self, support: float) -> float:
-        return self.p
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=Path("runs/assess"))
     parser.add_argument("--fast", action="store_true", help="the fast (MiniLM) stance model")
     parser.add_argument("--evidence-unit", choices=("sentence", "passage"))
+    parser.add_argument(
+        "--write",
+        action="store_true",
+        help="store the calibration fitted with the chosen rule in the stance model",
+    )
     args = parser.parse_args(argv)
     config = benchmark_config(args.fast, args.evidence_unit, None)
     directory = args.dir / (("fast-" if args.fast else "") + config.evidence_unit)
@@ -257,8 +254,20 @@ def main(argv: list[str] | None = None) -> int:
     print("fit sets: " + ", ".join(f"{n} {len(dumps[n][0])}" for n in dumps if n.startswith("fit")))
     rule = fit_rule(dumps)
     print(f"chosen: similarity ≥ {rule.min_similarity:.2f}, decisive ≥ {rule.min_decisive:.2f}")
-    report_verdicts(dumps, rule)
-    report_abstention(dumps, rule)
+    for name, shown in (("the shipped rule", RELEVANCE), ("the chosen rule", rule)):
+        print(f"\nwith {name} (similarity ≥ {shown.min_similarity:.2f}, "
+              f"decisive ≥ {shown.min_decisive:.2f}):")  # fmt: skip
+        fitted = report_verdicts(dumps, shown)
+        report_abstention(dumps, shown)
+    if args.write:
+        if rule != RELEVANCE:
+            print("not written: set claims.verdict.RELEVANCE to the chosen rule first, so the "
+                  "calibration matches the rule claimscan runs with", file=sys.stderr)  # fmt: skip
+            return 2
+        sets = {name: len(dumps[name][0]) for name in SETS}
+        return write_calibration(
+            config, fitted, sets, sum(sets.values()), "python -m benchmarks.relevance --write"
+        )
     return 0
 
 

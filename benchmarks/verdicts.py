@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
                 calibration = None
                 if kind != "uncalibrated" and (name, i) in held_out:
                     # A calibration that maps this claim's raw aggregate to its held-out P.
-                    calibration = _fixed(held_out[(name, i)])
+                    calibration = Fixed(held_out[(name, i)])
                 verdicts.append(
                     decide(claim, retrieval, scored, q, support_calibration=calibration)  # type: ignore[arg-type]
                 )
@@ -237,11 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             f"fit on all {len(raw)}: temperature {fitted.temperature:.4f}, shift {fitted.shift:.4f}"
         )
         if args.write:
-            return _write(config, fitted, {n: len(c) for n, (c, _) in per_set.items()}, len(raw))
+            sets = {n: len(c) for n, (c, _) in per_set.items()}
+            return write_calibration(config, fitted, sets, len(raw))
     return 0
 
 
-class _fixed:  # noqa: N801 - used as a SupportCalibration
+class Fixed:
     """A calibration that returns one held-out probability, whatever it is given."""
 
     def __init__(self, p: float) -> None:
@@ -251,7 +252,14 @@ class _fixed:  # noqa: N801 - used as a SupportCalibration
         return self.p
 
 
-def _write(config: Config, fitted: SupportCalibration, sets: dict[str, int], n: int) -> int:
+def write_calibration(
+    config: Config,
+    fitted: SupportCalibration,
+    sets: dict[str, int],
+    n: int,
+    command: str = "python -m benchmarks.verdicts --write",
+) -> int:
+    """Store ``fitted`` as the stance model's claim-level calibration (its ``stance.json``)."""
     meta_path = Path(config.stance_model) / META_FILE
     if not meta_path.is_file():
         print(f"cannot write: {meta_path} does not exist", file=sys.stderr)
@@ -263,7 +271,7 @@ def _write(config: Config, fitted: SupportCalibration, sets: dict[str, int], n: 
         "fitted_on": sets,
         "claims_with_evidence": n,
         "evidence_unit": config.evidence_unit,
-        "command": "python -m benchmarks.verdicts --write",
+        "command": command,
     }
     meta_path.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {CALIBRATION_KEY} to {meta_path}")

@@ -33,8 +33,8 @@ import numpy as np
 from claims.checkworthy import mentions_health, needs_referent
 from claims.types import Document
 from pipeline.errors import ModelLoadError
+from pipeline.nlp.head_files import HEAD_FILE, read_head_files
 
-HEAD_FILE = "head.safetensors"
 CONFIG_FILE = "checkworthy.json"
 FORMAT_VERSION = 1
 
@@ -269,53 +269,35 @@ def load_checkworthy_head(path: str | Path) -> CheckworthyHead:
     Raises:
         ModelLoadError: Files are missing, unreadable or inconsistent.
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    where = Path(path).expanduser()
-    hint = (
-        "train one with `claimscan train checkworthy --out DIR`, or set "
-        "CLAIMSCAN_CHECKWORTHY_MODEL to a directory holding head.safetensors and "
-        "checkworthy.json (or to `rules` to use the rules alone)"
+    files = read_head_files(
+        path,
+        config_file=CONFIG_FILE,
+        what="check-worthiness head",
+        hint=(
+            "train one with `claimscan train checkworthy --out DIR`, or set "
+            "CLAIMSCAN_CHECKWORTHY_MODEL to a directory holding head.safetensors and "
+            "checkworthy.json (or to `rules` to use the rules alone)"
+        ),
+        features=CUE_FEATURES,
+        retrain="claimscan train checkworthy",
     )
-    if not (where / HEAD_FILE).is_file() or not (where / CONFIG_FILE).is_file():
-        raise ModelLoadError(f"no check-worthiness head in {str(where)!r}; {hint}")
-    try:
-        config = json.loads((where / CONFIG_FILE).read_text(encoding="utf-8"))
-        tensors = load_file(str(where / HEAD_FILE))
-    except (OSError, ValueError, SafetensorError) as exc:
-        raise ModelLoadError(
-            f"cannot read check-worthiness head in {str(where)!r}: {exc}; {hint}"
-        ) from exc
-    names = tuple(config.get("feature_names", ()))
-    if names != CUE_FEATURES:
-        raise ModelLoadError(
-            f"check-worthiness head in {str(where)!r} was trained with features {list(names)}, "
-            f"this claimscan computes {list(CUE_FEATURES)}; retrain with "
-            "`claimscan train checkworthy`"
-        )
-    dim = int(config["embedding_dim"])
-    weight = tensors["weight"]
-    if weight.shape != (dim + len(names),):
-        raise ModelLoadError(
-            f"check-worthiness head in {str(where)!r} has a malformed weight; {hint}"
-        )
+    config, tensors = files.config, files.tensors
     known = {
         "format_version", "kind", "feature_names", "embedding_dim", "temperature",
         "calibration_bias", "threshold", "base_model",
     }  # fmt: skip
     return CheckworthyHead(
-        weight=weight,
+        weight=tensors["weight"],
         bias=float(tensors["bias"][0]),
         cue_mean=tensors["cue_mean"],
         cue_std=tensors["cue_std"],
-        feature_names=names,
-        embedding_dim=dim,
+        feature_names=files.feature_names,
+        embedding_dim=files.embedding_dim,
         temperature=float(config["temperature"]),
         calibration_bias=float(config["calibration_bias"]),
         threshold=float(config["threshold"]),
         base_model=config.get("base_model"),
-        metadata={k: v for k, v in config.items() if k not in known},
+        metadata=files.extra(known),
     )
 
 

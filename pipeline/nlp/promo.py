@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ModelLoadError
+from pipeline.nlp.head_files import HEAD_FILE, read_head_files
 from pipeline.nlp.promo_cues import (
     CUE_FEATURES,
     DOCUMENT_FEATURES,
@@ -54,7 +55,6 @@ __all__ = [
     "sentence_cues",
 ]
 
-HEAD_FILE = "head.safetensors"
 CONFIG_FILE = "promo.json"
 FORMAT_VERSION = 1
 TUNED_KIND = "fine-tuned-cross-encoder"
@@ -196,45 +196,30 @@ def load_promo_head(path: str | Path) -> PromoHead:
     Raises:
         ModelLoadError: Files are missing, unreadable or inconsistent.
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    where = Path(path).expanduser()
-    hint = (
-        "train one with `claimscan train promo --out DIR` or set CLAIMSCAN_PROMO_MODEL "
-        "(--promo-model) to a directory holding head.safetensors and promo.json"
+    files = read_head_files(
+        path,
+        config_file=CONFIG_FILE,
+        what="promotional head",
+        hint=(
+            "train one with `claimscan train promo --out DIR` or set CLAIMSCAN_PROMO_MODEL "
+            "(--promo-model) to a directory holding head.safetensors and promo.json"
+        ),
+        features=CUE_FEATURES,
+        retrain="claimscan train promo",
     )
-    if not (where / HEAD_FILE).is_file() or not (where / CONFIG_FILE).is_file():
-        raise ModelLoadError(f"no promotional head in {str(where)!r}; {hint}")
-    try:
-        config = json.loads((where / CONFIG_FILE).read_text(encoding="utf-8"))
-        tensors = load_file(str(where / HEAD_FILE))
-    except (OSError, ValueError, SafetensorError) as exc:
-        raise ModelLoadError(
-            f"cannot read promotional head in {str(where)!r}: {exc}; {hint}"
-        ) from exc
-    names = tuple(config.get("feature_names", ()))
-    if names != CUE_FEATURES:
-        raise ModelLoadError(
-            f"promotional head in {str(where)!r} was trained with features {list(names)}, "
-            f"this claimscan computes {list(CUE_FEATURES)}; retrain with `claimscan train promo`"
-        )
-    dim = int(config["embedding_dim"])
-    weight = tensors["weight"]
-    if weight.shape != (dim + len(names),):
-        raise ModelLoadError(f"promotional head in {str(where)!r} has a malformed weight; {hint}")
+    config, tensors = files.config, files.tensors
     known = {
         "format_version", "kind", "feature_names", "embedding_dim", "temperature",
         "calibration_bias", "threshold", "possible_threshold", "base_model",
     }  # fmt: skip
     threshold = float(config["threshold"])
     return PromoHead(
-        weight=weight,
+        weight=tensors["weight"],
         bias=float(tensors["bias"][0]),
         cue_mean=tensors["cue_mean"],
         cue_std=tensors["cue_std"],
-        feature_names=names,
-        embedding_dim=dim,
+        feature_names=files.feature_names,
+        embedding_dim=files.embedding_dim,
         temperature=float(config["temperature"]),
         # Heads saved before Platt scaling carry a temperature only.
         calibration_bias=float(config.get("calibration_bias", 0.0)),
@@ -243,7 +228,7 @@ def load_promo_head(path: str | Path) -> PromoHead:
             config.get("possible_threshold", min(DEFAULT_POSSIBLE_THRESHOLD, threshold))
         ),
         base_model=config.get("base_model"),
-        metadata={k: v for k, v in config.items() if k not in known},
+        metadata=files.extra(known),
     )
 
 
