@@ -265,8 +265,13 @@ def main(argv: list[str] | None = None) -> int:
                   "calibration matches the rule claimscan runs with", file=sys.stderr)  # fmt: skip
             return 2
         sets = {name: len(dumps[name][0]) for name in SETS}
+        with_evidence = sum(
+            any(on_topic(s, rule) for s in scored)
+            for name in SETS
+            for _, _, scored, _ in dumps[name][0]
+        )
         return write_calibration(
-            config, fitted, sets, sum(sets.values()), "python -m benchmarks.relevance --write"
+            config, fitted, sets, with_evidence, "python -m benchmarks.relevance --write"
         )
     return 0
 

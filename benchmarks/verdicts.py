@@ -266,8 +266,8 @@ def write_calibration(
         return 2
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta[CALIBRATION_KEY] = {
-        "temperature": fitted.temperature,
-        "shift": fitted.shift,
+        "temperature": round(fitted.temperature, 4),
+        "shift": round(fitted.shift, 4),
         "fitted_on": sets,
         "claims_with_evidence": n,
         "evidence_unit": config.evidence_unit,

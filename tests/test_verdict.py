@@ -106,7 +106,7 @@ def test_issue_14_unavailable_is_unverified_not_contested() -> None:
 def test_issue_14_weak_support_without_contradiction_is_not_contested() -> None:
     # One on-topic sentence leaning to support, too weakly to say supported: with no
     # evidence against the claim, "contested" would be a verdict nobody found.
-    v = decide(CLAIM, _retrieval(), [_s("1", (0.55, 0.05, 0.4), relevance=0.5)], 0.0)
+    v = decide(CLAIM, _retrieval(), [_s("1", (0.55, 0.05, 0.4), relevance=0.6)], 0.0)
     assert v.label is Label.UNVERIFIED and v.evidence_status is EvidenceStatus.FOUND
     assert "does not clearly support or contradict" in v.rationale
 
