@@ -155,6 +155,14 @@ def _csp(script: str) -> str:
     )
 
 
+def stylesheet() -> str:
+    """The report's whole stylesheet: the static rules and one rule per label.
+
+    The standalone page inlines it; the web app serves it as ``report.css``.
+    """
+    return _asset("report.css") + _label_css()
+
+
 @functools.cache
 def _label_css() -> str:
     """One rule per label setting the custom properties the stylesheet draws with.
@@ -323,7 +331,7 @@ def render_html(report: Report) -> str:
     return template.render(
         csp=_csp(script),
         # Markup: our own static assets, not source text; escaping would break them.
-        style=Markup(_asset("report.css") + _label_css()),
+        style=Markup(stylesheet()),
         script=Markup(script),
         **report_context(report),
     )

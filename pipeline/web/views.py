@@ -18,6 +18,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, StrictUndefined
 
 from claims.types import Label
 from pipeline.report._common import LABEL_TITLES
+from pipeline.report.html import stylesheet
 from pipeline.web.store import CheckRow, Review
 
 __all__ = [
@@ -84,6 +85,9 @@ def environment() -> Environment:
 @functools.cache
 def static_file(name: str) -> tuple[bytes, str] | None:
     """Return (bytes, content type) of a static file the pages use, or None."""
+    if name == "report.css":
+        # The label colours are generated from LABEL_LOOKS, not kept in the file.
+        return stylesheet().encode("utf-8"), STATIC_TYPES[".css"]
     if name in _REPORT_ASSETS:
         base = resources.files("pipeline.report").joinpath("templates")
     elif name in _WEB_ASSETS:

@@ -233,6 +233,17 @@ def test_pages_escape_source_text_and_run_no_inline_script(client: TestClient) -
     assert "&lt;script&gt;document.title" in client.get(f"/checks/{check_id}").text
 
 
+def test_served_report_stylesheet_colours_every_label(client: TestClient) -> None:
+    # The check page draws labels with the report's classes; without their rules the
+    # chips, badges and highlights render blank (seen in a new-user trial).
+    from pipeline.report._common import LABEL_LOOKS
+
+    css = client.get("/static/report.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    for label, look in LABEL_LOOKS.items():
+        assert f".lab--{label.value} {{ --c: {look.colour};" in css.text
+
+
 @pytest.mark.parametrize("name", ["../app.py", "report.html.j2", "web.py", "%2e%2e%2fstore.py"])
 def test_static_serves_only_its_own_files(client: TestClient, name: str) -> None:
     assert client.get(f"/static/{name}").status_code == 404
