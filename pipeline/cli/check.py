@@ -71,6 +71,8 @@ def _finish(
         write_report(report, fmt, output, details=details)
     else:
         write_text(body, output)
+    if output not in (None, "-"):
+        click.echo(f"report written to {output}", err=True)
     # One unwrapped line per failure (per cause, for PubMed), so scripts can grep them.
     for failure in report.failures:
         click.echo(f"claimscan: {one_line(failure_text(failure))}", err=True)

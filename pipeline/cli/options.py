@@ -126,6 +126,14 @@ def preflight(sources: tuple[str, ...], output: str | None, max_bytes: int) -> N
         raise UnusableInput(problems)
 
 
+class Failed(click.ClickException):
+    """An expected failure after the inputs were accepted: one ``claimscan: ...`` line,
+    exit status 1, like the per-source failure lines."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"claimscan: {self.message}", err=True)
+
+
 def handle_errors(fn: F) -> F:
     """Turn expected failures into one clear line on stderr and exit status 1."""
 
@@ -134,6 +142,6 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ClaimscanError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise Failed(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]

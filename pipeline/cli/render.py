@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pipeline.cli import cli
-from pipeline.cli.options import handle_errors, preflight
+from pipeline.cli.options import UnusableInput, handle_errors, preflight
 from pipeline.errors import ReportError
 from pipeline.report import REPORT_FORMATS
 
@@ -42,14 +42,17 @@ def render(report_path: str, fmt: str, output: str | None, details: bool) -> Non
 
     preflight((), output, 0)
 
+    # A report that cannot be read is an unusable input, as for check: exit status 2.
     try:
         # click.open_file maps "-" to stdin and leaves it open afterwards.
         with click.open_file(report_path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise ReportError(f"cannot read report {report_path}: {exc.strerror or exc}") from exc
+        raise UnusableInput([f"cannot read report {report_path}: {exc.strerror or exc}"]) from exc
     try:
         report = load_report(data)
     except ReportError as exc:
-        raise ReportError(f"{report_path}: {exc}") from exc
+        raise UnusableInput([f"{report_path}: {exc}"]) from exc
     write_report(report, fmt, output, details=details)
+    if output not in (None, "-"):
+        click.echo(f"report written to {output}", err=True)

@@ -99,7 +99,8 @@ def test_render_cli_writes_file(tmp_path: Path, saved: Path, report: Report, fmt
     out = tmp_path / f"out.{fmt}"
     result = CliRunner().invoke(cli, ["render", str(saved), "--format", fmt, "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output == ""
+    # Nothing on stdout; stderr says where the report went.
+    assert result.stdout == "" and result.stderr == f"report written to {out}\n"
     text = out.read_text(encoding="utf-8")
     if fmt == "json":
         assert load_report(text) == report
@@ -131,14 +132,15 @@ def test_render_cli_bad_report(tmp_path: Path, content: bytes, message: str) -> 
     path = tmp_path / "bad.json"
     path.write_bytes(content)
     result = CliRunner().invoke(cli, ["render", str(path)])
-    assert result.exit_code == 1
-    assert message in result.output
+    # An unusable input, as for check: nothing rendered, exit status 2, one line.
+    assert result.exit_code == 2
+    assert message in result.output and result.output.startswith("claimscan: ")
     assert "Traceback" not in result.output
 
 
 def test_render_cli_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["render", str(tmp_path / "nope.json")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "cannot read report" in result.output
 
 
