@@ -183,7 +183,8 @@ class Assessment:
     scored: dict[str, list[ScoredSentence]]
     promo: dict[str, float]
     failures: list[Failure]
-    models: Models
+    models: Models | None
+    """None when nothing was checked (no document read), so nothing was loaded."""
 
 
 def _passages(
@@ -315,7 +316,9 @@ def assess(
                 claim_ids=tuple(ids),
             )
         )
-    return Assessment(per_doc, retrievals, stance, promo, failures, get_models())
+    return Assessment(
+        per_doc, retrievals, stance, promo, failures, get_models() if per_doc else None
+    )
 
 
 def check_documents(
@@ -335,6 +338,8 @@ def check_documents(
     a = assess(
         documents, config=config, pubmed=pubmed, models=models, progress=progress, split=split
     )
+    if a.models is None:
+        return [], a.failures
     m = a.models
     # Labelled promotional only when more likely than not (or from the user's own
     # threshold); from the model's fitted lower threshold up it is "possibly promotional".

@@ -234,15 +234,16 @@ class Session:
         progress: Progress = _noop,
     ) -> Report:
         """Check URLs, files, or ``-`` (stdin); see :func:`pipeline.run.run`."""
-        # Loaded before any search: loading while the first searches ran held the GIL
-        # long enough to bunch rate-limited requests past NCBI's limit (tests/test_cli.py).
-        models = self.models()
+        # Loaded after the sources are read, so a dead URL fails in a second, and
+        # before any search, since splitting needs them: loading while the first searches
+        # ran held the GIL long enough to bunch rate-limited requests past NCBI's limit
+        # (tests/test_cli.py).
         return run(
             sources,
             config=self.config,
             client=self.http,
             pubmed=self.pubmed,
-            models=models,
+            models=self.models,
             now=self.now,
             stdin=stdin,
             progress=progress,

@@ -120,3 +120,15 @@ def test_scan_feeds_api_refuses_bad_feeds_and_a_held_lock(tmp_path: Path) -> Non
         pipeline.scan_feeds(["ftp://example.org/feed"], state=tmp_path / "s.db", out=tmp_path)
     with ScanState.open(tmp_path / "s.db"), pytest.raises(ScanLocked):
         pipeline.scan_feeds([str(_feed_file(tmp_path))], state=tmp_path / "s.db", out=tmp_path)
+
+
+def test_a_dead_url_fails_without_loading_the_models(server: EutilsServer, tmp_path: Path) -> None:
+    # A user who mistyped a URL hears so in a second, not after the models load.
+    def load() -> Models:
+        raise AssertionError("models loaded although no source could be read")
+
+    with Session.open(_config(server, tmp_path), models=load) as session:
+        report = session.check(["http://127.0.0.1:9/article"])
+        assert not session.models_loaded
+    assert report.documents == ()
+    assert [f.stage.value for f in report.failures] == ["ingest"]
