@@ -34,7 +34,8 @@ from tests.conftest import tiny_bert
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_FILE = REPO / "data" / "promo" / "promo.jsonl"
-SHIPPED = REPO / "pipeline" / "models" / "promo"
+SHIPPED = REPO / "pipeline" / "models" / "promo-fast"
+"""The MiniLM head (the default model is the fine-tuned one, tests/test_promo_tuned.py)."""
 
 PROMO_PAGE = (
     "Receive a Regenexx® Patient Info Packet by email and learn why it's a superior "

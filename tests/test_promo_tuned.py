@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ from pipeline.train.promo import (
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "pipeline" / "models" / "promo"
+# Read before the autouse fixture clears CLAIMSCAN_*: where the developer keeps the
+# fetched base, so the slow test can use it without touching the network.
+MODELS_DIR = os.environ.get("CLAIMSCAN_MODELS")
 
 PROVIDER_PAGE = (
     "Most people assume that an injured muscle either heals or it does not.\n"
@@ -233,15 +237,30 @@ def test_fast_switches_the_promotional_model(env: dict[str, str], expected: Path
 
 
 @pytest.mark.slow
-def test_shipped_tuned_model_reads_sentences_in_their_page() -> None:
+def test_shipped_tuned_model_reads_sentences_in_their_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.nlp.fetch import MPNET, fetched_path
+
     if not (SHIPPED / "promo.json").is_file():
         pytest.skip("no shipped promotional model")
+    if MODELS_DIR is None or fetched_path(MPNET, Path(MODELS_DIR)) is None:
+        pytest.skip("all-mpnet-base-v2 not fetched (set CLAIMSCAN_MODELS to where it is)")
+    monkeypatch.setenv("CLAIMSCAN_MODELS", MODELS_DIR)
     try:
         model = load_promo_classifier(SHIPPED)
     except ModelLoadError as exc:
         pytest.skip(f"base encoder not available offline: {exc}")
-    probs = model.predict_pairs(
-        [("Book your consultation today.", PROVIDER_PAGE),
+    from tests.test_promo import PROMO_PAGE
+
+    method = "These approaches work at the level of the scarred tissue."
+    selling, in_provider_page, in_news_page, plain = model.predict_pairs(
+        [("We have treated more than 10,000 patients at our clinics.", PROMO_PAGE),
+         (method, PROVIDER_PAGE),
+         (method, NEWS_PAGE),
          ("Muscle loss was faster in people with back pain.", NEWS_PAGE)]
     )  # fmt: skip
-    assert probs[0] >= model.threshold > probs[1]
+    assert selling >= model.threshold
+    # The same words read as the provider's own method in its page, not in a news story.
+    assert in_provider_page > 5 * in_news_page
+    assert max(in_news_page, plain) < model.possible_threshold
