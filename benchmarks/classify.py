@@ -122,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", type=int, default=30, help="claims in the article")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes (median)")
     parser.add_argument("--no-bigger", action="store_true", help="skip larger architectures")
+    parser.add_argument("--fast", action="store_true", help="the fast (MiniLM) models")
     args = parser.parse_args(argv)
     if not SCIFACT.is_dir():
         print(f"needs {SCIFACT}", file=sys.stderr)
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                 "eutils_url": server.base_url,
                 "cache_path": Path(tmp) / "eutils.sqlite",
                 "max_claims_per_document": args.n,
+                "fast": args.fast,
             },
             env={},
         )

@@ -118,7 +118,10 @@ def assess_cases(
         with build_client(keyed) as client:
             pubmed = PubMed(client, keyed, limiter=RateLimiter(keyed.rate_limit))
             documents, _ = claim_documents(list(texts), datetime.now(UTC))
-            return assess(documents, config=keyed, pubmed=pubmed, models=models, split=False)
+            # Every passage read: the relevance rule is fitted on these assessments.
+            return assess(
+                documents, config=keyed, pubmed=pubmed, models=models, split=False, read_from=None
+            )
 
 
 def claim_inputs(

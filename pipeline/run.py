@@ -30,7 +30,7 @@ from claims.types import (
     SourceKind,
     Stage,
 )
-from claims.verdict import PROMO_THRESHOLD, ScoredSentence, decide
+from claims.verdict import PROMO_THRESHOLD, RELEVANCE, ScoredSentence, decide
 from pipeline.config import Config
 from pipeline.errors import EmptyClaim, IngestError, PubMedError
 from pipeline.evidence import Candidate, EvidenceSelector, abstract_passage
@@ -172,6 +172,10 @@ def _retrieve_ahead(
         worker.join()
 
 
+NOT_READ = (0.0, 0.0, 1.0)
+"""(supports, refutes, neutral) of a passage the stance model did not read."""
+
+
 @dataclass(slots=True)
 class Assessment:
     """What the models and PubMed said about every claim, before any label. Created by
@@ -222,6 +226,7 @@ def assess(
     models: Models | Callable[[], Models],
     progress: Progress = _noop,
     split: bool = True,
+    read_from: float | None = RELEVANCE.min_similarity,
 ) -> Assessment:
     """Split, retrieve, rank evidence and run the stance and promotional models.
 
@@ -235,6 +240,10 @@ def assess(
             models can load while those requests are in flight.
         progress: Progress callback.
         split: False to treat each document's whole text as one claim.
+        read_from: The stance model reads only passages at least this similar to the
+            claim: below the relevance rule's similarity none can be evidence, so their
+            stance would decide nothing (they are kept as neutral). None reads every
+            passage, as fitting the rule needs.
     """
     failures: list[Failure] = []
     loaded: list[Models] = []
@@ -287,10 +296,19 @@ def assess(
                 shown[c.id] = candidates[c.id]
                 claim_pairs = [(c.text, cand.sentence) for cand in candidates[c.id]]
             pairs.extend(claim_pairs)
-        probs = iter(m.stance.predict(pairs) if pairs else [])
+        relevance = [cand.relevance for c in batch for cand in shown[c.id]]
+        read = [read_from is None or r >= read_from for r in relevance]
+        read_pairs = [pair for pair, r in zip(pairs, read, strict=True) if r]
+        probs = iter(m.stance.predict(read_pairs) if read_pairs else [])
+        unread = iter(read)
         for claim in batch:
             stance[claim.id] = [
-                ScoredSentence(cand.article, cand.sentence, cand.relevance, *next(probs))
+                ScoredSentence(
+                    cand.article,
+                    cand.sentence,
+                    cand.relevance,
+                    *(next(probs) if next(unread) else NOT_READ),
+                )
                 for cand in shown[claim.id]
             ]
         # Scored here rather than after the loop, so that it overlaps the next searches.

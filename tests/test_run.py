@@ -213,3 +213,40 @@ def test_passages_read_one_abstract_each_and_show_its_best_sentence(server: Euti
     for item in verdict.evidence:
         # The quoted line is a sentence of that abstract, not the whole passage.
         assert any(item.sentence in evidence and evidence != item.sentence for _, evidence in seen)
+
+
+def test_the_stance_model_reads_only_passages_that_could_be_evidence(
+    server: EutilsServer,
+) -> None:
+    # Below the relevance rule's similarity no passage can be evidence, so reading it
+    # costs stance-model time and decides nothing: the verdicts must not change.
+    from claims.verdict import RELEVANCE, on_topic
+    from pipeline.ingest import document_from_text
+    from pipeline.run import NOT_READ, assess
+
+    doc = document_from_text(TEXT, "notes.md", NOW)
+    config = Config(eutils_url=server.base_url, cache_path=None, min_hits=1)
+    runs = {}
+    for read_from in (None, RELEVANCE.min_similarity):
+        seen: list[tuple[str, str]] = []
+        models = fake_models()
+        predict = models.stance.predict
+
+        def recording(pairs, batch_size=32, seen=seen, predict=predict):  # type: ignore[no-untyped-def]
+            seen.extend(pairs)
+            return predict(pairs, batch_size)
+
+        models.stance.predict = recording  # type: ignore[method-assign]
+        with build_client(config) as client:
+            pubmed = PubMed(client, config, sleep=lambda s: None)
+            a = assess([doc], config=config, pubmed=pubmed, models=models, read_from=read_from)
+        runs[read_from] = (a, len(seen))
+    (everything, read_all), (needed, read_some) = runs.values()
+    assert 0 < read_some < read_all
+    assert any(on_topic(s) for scored in everything.scored.values() for s in scored)
+    for claim_id, scored in everything.scored.items():
+        kept = needed.scored[claim_id]
+        assert [s for s in scored if on_topic(s)] == [s for s in kept if on_topic(s)]
+        for s in kept:
+            if s.relevance < RELEVANCE.min_similarity:
+                assert (s.supports, s.refutes, s.neutral) == NOT_READ
