@@ -112,7 +112,7 @@ def _counts_text(counts: dict[Label, int], styles: _Styles) -> Text:
     for i, label in enumerate(LABEL_ORDER):
         if i:
             text.append("  ")
-        text.append(f"{LABEL_TITLES[label]}: {counts[label]}", style=styles.label[label])
+        text.append(f"{LABEL_TITLES[label]} {counts[label]}", style=styles.label[label])
     return text
 
 

@@ -78,7 +78,7 @@ EXPECTED_SMALL = """\
 │ Source    https://example.org/coffee                                                             │
 │ Author    unknown                                                                                │
 │ Published unknown                                                                                │
-│ Claims    Commercial-promotional: 0  Contested: 0  Unverified: 0  Supported: 1                   │
+│ Claims    Commercial-promotional 0  Contested 0  Unverified 0  Supported 1                       │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 Intro. [S1] Coffee lowers mortality. Outro.
 
@@ -176,7 +176,7 @@ EXPECTED_SUMMARY = """\
 │ Source    https://example.org/coffee                                                             │
 │ Author    unknown                                                                                │
 │ Published unknown                                                                                │
-│ Claims    Commercial-promotional: 0  Contested: 0  Unverified: 0  Supported: 1                   │
+│ Claims    Commercial-promotional 0  Contested 0  Unverified 0  Supported 1                       │
 ╰──────────────────────────────────────────────────────────────────────────────────────────────────╯
 [S1] 75% Coffee lowers mortality.                                ✓ PMID 123 2020 Observational Study
 
