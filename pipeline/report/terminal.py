@@ -282,10 +282,15 @@ def _claim_lines(doc_report: DocumentReport, markers: list[str], styles: _Styles
             table.add_row()  # a blank line between labels
         for i in group:
             checked = doc_report.claims[i]
+            claim = Text()
+            if checked.verdict.qualifiers:
+                # Doubts come first, so the ellipsis never cuts "possibly promotional".
+                claim.append(f"{qualifier_text(checked.verdict)}: ", style="italic")
+            claim.append(one_line(checked.claim.text))
             table.add_row(
                 Text(markers[i], style=styles.marker[label]),
                 Text(confidence_text(checked.verdict)),
-                Text(one_line(checked.claim.text)),
+                claim,
                 _top_evidence(checked, styles),
             )
     return table

@@ -245,3 +245,18 @@ def test_render_terminal_rationale_is_not_bold() -> None:
     report = _small_report("Intro. Coffee lowers mortality. Outro.", "Coffee lowers mortality.")
     out = _render(report, "truecolor", details=True)
     assert "\x1b[1mWhy: \x1b[0mTwo cohorts agree." in out
+
+
+def test_summary_lines_say_doubts_before_the_claim() -> None:
+    # "possibly promotional" on a sales pitch labelled otherwise must survive the
+    # ellipsis of a long claim in the one-line-per-claim view (new-user trial).
+    sentence = "SunBoost Daily Drops are the only vitamin D clinically proven " + "x " * 60
+    report = _small_report(f"Intro. {sentence.strip()}. Outro.", sentence.strip())
+    doc = report.documents[0]
+    checked = doc.claims[0]
+    doubtful = replace(checked.verdict, qualifiers=("weak support", "possibly promotional"))
+    report = replace(
+        report, documents=(replace(doc, claims=(replace(checked, verdict=doubtful),)),)
+    )
+    line = next(x for x in _render(report, details=False).splitlines() if x.startswith("[S1]"))
+    assert "weak support · possibly promotional: SunBoost" in line
