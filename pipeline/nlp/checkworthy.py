@@ -20,7 +20,6 @@ computation.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -33,7 +32,7 @@ import numpy as np
 from claims.checkworthy import mentions_health, needs_referent
 from claims.types import Document
 from pipeline.errors import ModelLoadError
-from pipeline.nlp.head_files import HEAD_FILE, read_head_files
+from pipeline.nlp.head_files import head_logits, read_head_files, write_head_files
 
 CONFIG_FILE = "checkworthy.json"
 FORMAT_VERSION = 1
@@ -167,9 +166,7 @@ class CheckworthyHead:
 
     def logits(self, embeddings: np.ndarray, cues: np.ndarray) -> np.ndarray:
         """Return raw logits for rows of embeddings and cues."""
-        z = (cues - self.cue_mean) / self.cue_std
-        x = np.concatenate([embeddings.astype(np.float32), z.astype(np.float32)], axis=1)
-        return x @ self.weight.astype(np.float32) + np.float32(self.bias)
+        return head_logits(self, embeddings, cues)
 
     def probabilities(self, logits: np.ndarray) -> list[float]:
         """Return calibrated P(checkable) for raw logits."""
@@ -178,18 +175,6 @@ class CheckworthyHead:
 
     def save(self, out_dir: Path) -> None:
         """Write ``head.safetensors`` and ``checkworthy.json`` to ``out_dir``."""
-        from safetensors.numpy import save_file
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {
-                "weight": self.weight.astype(np.float32),
-                "bias": np.asarray([self.bias], dtype=np.float32),
-                "cue_mean": self.cue_mean.astype(np.float32),
-                "cue_std": self.cue_std.astype(np.float32),
-            },
-            str(out_dir / HEAD_FILE),
-        )
         config = {
             "format_version": FORMAT_VERSION,
             "kind": "logistic-regression",
@@ -201,7 +186,7 @@ class CheckworthyHead:
             "base_model": self.base_model,
             **self.metadata,
         }
-        (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        write_head_files(self, out_dir, CONFIG_FILE, config)
 
 
 class Promotional(Protocol):

@@ -12,13 +12,53 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from pipeline.errors import ModelLoadError
 
 HEAD_FILE = "head.safetensors"
+
+
+class LinearHead(Protocol):
+    """The fields both heads share: a logistic regression over [embedding ‖ cues]."""
+
+    @property
+    def weight(self) -> np.ndarray: ...
+    @property
+    def bias(self) -> float: ...
+    @property
+    def cue_mean(self) -> np.ndarray: ...
+    @property
+    def cue_std(self) -> np.ndarray: ...
+
+
+def head_logits(head: LinearHead, embeddings: np.ndarray, cues: np.ndarray) -> np.ndarray:
+    """Raw logits for rows of embeddings and cues (cues standardised first). Pure."""
+    z = (cues - head.cue_mean) / head.cue_std
+    x = np.concatenate([embeddings.astype(np.float32), z.astype(np.float32)], axis=1)
+    return x @ head.weight.astype(np.float32) + np.float32(head.bias)
+
+
+def write_head_files(
+    head: LinearHead, out_dir: Path, config_file: str, config: dict[str, Any]
+) -> None:
+    """Write ``head.safetensors`` and the JSON settings file that :func:`read_head_files`
+    reads back."""
+    from safetensors.numpy import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_file(
+        {
+            "weight": head.weight.astype(np.float32),
+            "bias": np.asarray([head.bias], dtype=np.float32),
+            "cue_mean": head.cue_mean.astype(np.float32),
+            "cue_std": head.cue_std.astype(np.float32),
+        },
+        str(out_dir / HEAD_FILE),
+    )
+    (out_dir / config_file).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from pipeline.errors import ModelLoadError
-from pipeline.nlp.head_files import HEAD_FILE, read_head_files
+from pipeline.nlp.head_files import head_logits, read_head_files, write_head_files
 from pipeline.nlp.promo_cues import (
     CUE_FEATURES,
     DOCUMENT_FEATURES,
@@ -93,24 +93,10 @@ class PromoHead:
 
     def logits(self, embeddings: np.ndarray, cues: np.ndarray) -> np.ndarray:
         """Return raw logits for rows of embeddings and cues."""
-        z = (cues - self.cue_mean) / self.cue_std
-        x = np.concatenate([embeddings.astype(np.float32), z.astype(np.float32)], axis=1)
-        return x @ self.weight.astype(np.float32) + np.float32(self.bias)
+        return head_logits(self, embeddings, cues)
 
     def save(self, out_dir: Path) -> None:
         """Write ``head.safetensors`` and ``promo.json`` to ``out_dir``."""
-        from safetensors.numpy import save_file
-
-        out_dir.mkdir(parents=True, exist_ok=True)
-        save_file(
-            {
-                "weight": self.weight.astype(np.float32),
-                "bias": np.asarray([self.bias], dtype=np.float32),
-                "cue_mean": self.cue_mean.astype(np.float32),
-                "cue_std": self.cue_std.astype(np.float32),
-            },
-            str(out_dir / HEAD_FILE),
-        )
         config = {
             "format_version": FORMAT_VERSION,
             "kind": "logistic-regression",
@@ -123,7 +109,7 @@ class PromoHead:
             "base_model": self.base_model,
             **self.metadata,
         }
-        (out_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        write_head_files(self, out_dir, CONFIG_FILE, config)
 
 
 class PromoClassifier:
