@@ -255,14 +255,13 @@ def main(argv: list[str] | None = None) -> int:
     print("fit sets: " + ", ".join(f"{n} {len(dumps[n][0])}" for n in dumps if n.startswith("fit")))
     rule = fit_rule(dumps)
     print(f"chosen: similarity ≥ {rule.min_similarity:.2f}, decisive ≥ {rule.min_decisive:.2f}")
-    shipped_fit = None
+    fits: dict[Relevance, SupportCalibration] = {}
     for name, shown in (("the shipped rule", RELEVANCE), ("the chosen rule", rule)):
         print(f"\nwith {name} (similarity ≥ {shown.min_similarity:.2f}, "
               f"decisive ≥ {shown.min_decisive:.2f}):")  # fmt: skip
-        fitted = report_verdicts(dumps, shown)
-        shipped_fit = shipped_fit or fitted
+        fits[shown] = report_verdicts(dumps, shown)
         report_abstention(dumps, shown)
-    if args.write and shipped_fit is not None:
+    if args.write:
         # The calibration must match the rule claimscan runs with, which is the shipped
         # one (one rule for every stance model); a new rule is a code change, reviewed.
         if rule != RELEVANCE:
@@ -275,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             for _, _, scored, _ in dumps[name][0]
         )
         return write_calibration(
-            config, shipped_fit, sets, with_evidence, "python -m benchmarks.relevance --write"
+            config, fits[RELEVANCE], sets, with_evidence, "python -m benchmarks.relevance --write"
         )
     return 0
 

@@ -176,6 +176,10 @@ NOT_READ = (0.0, 0.0, 1.0)
 """(supports, refutes, neutral) of a passage the stance model did not read."""
 
 
+def _worth_reading(candidate: Candidate, read_from: float | None) -> bool:
+    return read_from is None or candidate.relevance >= read_from
+
+
 @dataclass(slots=True)
 class Assessment:
     """What the models and PubMed said about every claim, before any label. Created by
@@ -295,19 +299,19 @@ def assess(
             else:
                 shown[c.id] = candidates[c.id]
                 claim_pairs = [(c.text, cand.sentence) for cand in candidates[c.id]]
-            pairs.extend(claim_pairs)
-        relevance = [cand.relevance for c in batch for cand in shown[c.id]]
-        read = [read_from is None or r >= read_from for r in relevance]
-        read_pairs = [pair for pair, r in zip(pairs, read, strict=True) if r]
-        probs = iter(m.stance.predict(read_pairs) if read_pairs else [])
-        unread = iter(read)
+            pairs.extend(
+                pair
+                for pair, cand in zip(claim_pairs, shown[c.id], strict=True)
+                if _worth_reading(cand, read_from)
+            )
+        probs = iter(m.stance.predict(pairs) if pairs else [])
         for claim in batch:
             stance[claim.id] = [
                 ScoredSentence(
                     cand.article,
                     cand.sentence,
                     cand.relevance,
-                    *(next(probs) if next(unread) else NOT_READ),
+                    *(next(probs) if _worth_reading(cand, read_from) else NOT_READ),
                 )
                 for cand in shown[claim.id]
             ]
