@@ -6,8 +6,8 @@ every sentence of every abstract costs more CPU than the whole stance model, and
 first cut rarely drops a sentence the embedder would have ranked high.
 
 Computation only (the embedder is passed in). Sentence vectors are cached by
-(PMID, sentence index) for the life of the selector, so an abstract cited by several
-claims is embedded once.
+(PMID, sentence index) for the life of the selector (:class:`SentenceVectors`, which
+candidate ranking shares), so an abstract cited by several claims is embedded once.
 """
 
 from __future__ import annotations
@@ -76,6 +76,50 @@ def lexical_scores(claim: str, sentences: Sequence[str]) -> list[float]:
     return scores
 
 
+class SentenceVectors:
+    """Abstract sentences, their lexical first cut against a claim, and their vectors.
+
+    Shared by candidate ranking (``pipeline.rank``) and evidence selection: both look
+    at the same few sentences of an abstract per claim, so each is embedded once per
+    run. Vectors are cached by (PMID, sentence index) for the life of the object.
+    """
+
+    def __init__(self, embedder: Encoder, first_cut: int = 3) -> None:
+        """Args:
+        embedder: Sentence encoder returning unit vectors.
+        first_cut: Sentences per abstract that reach the embedder.
+        """
+        self.embedder = embedder
+        self.first_cut = first_cut
+        self._sentences: dict[str, tuple[str, ...]] = {}
+        self._vectors: dict[tuple[str, int], np.ndarray] = {}
+
+    def sentences(self, article: Article) -> tuple[str, ...]:
+        """The abstract's sentences worth reading, the title first."""
+        found = self._sentences.get(article.pmid)
+        if found is None:
+            found = self._sentences[article.pmid] = _sentences(article)
+        return found
+
+    def shortlist(self, claim: str, article: Article) -> list[int]:
+        """Indices of the ``first_cut`` sentences sharing most words with the claim."""
+        sentences = self.sentences(article)
+        scores = lexical_scores(claim, sentences)
+        return sorted(range(len(sentences)), key=lambda i: -scores[i])[: self.first_cut]
+
+    def embed(self, keys: set[tuple[str, int]]) -> None:
+        """Embed the (PMID, index) sentences not embedded yet, in one encoder call."""
+        todo = sorted(k for k in keys if k not in self._vectors)
+        if not todo:
+            return
+        vectors = self.embedder.encode([self._sentences[p][i] for p, i in todo])
+        self._vectors.update(zip(todo, vectors, strict=True))
+
+    def vector(self, pmid: str, index: int) -> np.ndarray:
+        """The vector of an embedded sentence (see :meth:`embed`)."""
+        return self._vectors[(pmid, index)]
+
+
 class EvidenceSelector:
     """Ranks abstract sentences against claims: lexical first cut, then embeddings."""
 
@@ -97,15 +141,7 @@ class EvidenceSelector:
         self.per_claim = per_claim
         self.per_article = per_article
         self.first_cut = first_cut
-        self._sentences: dict[str, tuple[str, ...]] = {}
-        self._vectors: dict[tuple[str, int], np.ndarray] = {}
-
-    def _embed(self, keys: set[tuple[str, int]]) -> None:
-        todo = sorted(k for k in keys if k not in self._vectors)
-        if not todo:
-            return
-        vectors = self.embedder.encode([self._sentences[p][i] for p, i in todo])
-        self._vectors.update(zip(todo, vectors, strict=True))
+        self.sentences = SentenceVectors(embedder, first_cut)
 
     def select(
         self, claims: Sequence[Claim], retrievals: Mapping[str, Retrieval]
@@ -116,17 +152,16 @@ class EvidenceSelector:
             claims: Claims to find evidence for.
             retrievals: Retrieval results keyed by claim id; claims without one get none.
         """
+        cache = self.sentences
         shortlist: dict[str, list[tuple[Article, int]]] = {}
         for claim in claims:
             retrieval = retrievals.get(claim.id)
-            picked: list[tuple[Article, int]] = []
-            for article in retrieval.articles if retrieval else ():
-                sentences = self._sentences.setdefault(article.pmid, _sentences(article))
-                scores = lexical_scores(claim.text, sentences)
-                best = sorted(range(len(sentences)), key=lambda i: -scores[i])[: self.first_cut]
-                picked.extend((article, i) for i in best)
-            shortlist[claim.id] = picked
-        self._embed({(a.pmid, i) for picked in shortlist.values() for a, i in picked})
+            shortlist[claim.id] = [
+                (article, i)
+                for article in (retrieval.articles if retrieval else ())
+                for i in cache.shortlist(claim.text, article)
+            ]
+        cache.embed({(a.pmid, i) for picked in shortlist.values() for a, i in picked})
         claim_vectors: np.ndarray | list[np.ndarray] = (
             self.embedder.encode([c.text for c in claims]) if claims else []
         )
@@ -134,9 +169,9 @@ class EvidenceSelector:
         for claim, vector in zip(claims, claim_vectors, strict=True):
             by_article: dict[str, list[Candidate]] = {}
             for article, i in shortlist[claim.id]:
-                sim = float(self._vectors[(article.pmid, i)] @ vector)
+                sim = float(cache.vector(article.pmid, i) @ vector)
                 by_article.setdefault(article.pmid, []).append(
-                    Candidate(article, self._sentences[article.pmid][i], sim)
+                    Candidate(article, cache.sentences(article)[i], sim)
                 )
             scored = [
                 c

@@ -56,11 +56,12 @@ class Models:
     checkworthy: CheckworthyScorer | None = None
     """Chooses claims among the sentences the rules let through; None: the rules alone."""
     ranker: CandidateRanker | None = None
-    """Orders each claim's candidate abstracts; None ranks with the selector's encoder."""
+    """Orders each claim's candidate abstracts; None ranks with the selector's encoder
+    and sentence vectors."""
 
     def __post_init__(self) -> None:
         if self.ranker is None:
-            self.ranker = CandidateRanker(self.selector.embedder)
+            self.ranker = CandidateRanker(self.selector.embedder, sentences=self.selector.sentences)
 
     @property
     def description(self) -> str:
@@ -286,9 +287,8 @@ def assess(
         m = get_models()
         # The one wide search brings up to ``search_candidates`` abstracts; the stance
         # model reads only the best-ranked ``retmax``.
-        found = keep_best(
-            batch, found, m.ranker or CandidateRanker(m.selector.embedder), config.retmax
-        )
+        ranker = m.ranker or CandidateRanker(m.selector.embedder, sentences=m.selector.sentences)
+        found = keep_best(batch, found, ranker, config.retmax)
         retrievals.update(found)
         candidates = m.selector.select(batch, found)
         shown: dict[str, Sequence[Candidate]] = {}

@@ -48,9 +48,9 @@ def test_select_limits_per_article_and_embeds_each_sentence_once() -> None:
     assert any(c.sentence.startswith("Exercise therapy reduced") for c in first)
     assert not any("Funding" in c.sentence for c in first)
     assert all(-1.0 <= c.relevance <= 1.0 for c in first)
-    cached = len(selector._vectors)
+    cached = len(selector.sentences._vectors)
     selector.select(claims, retrievals)
-    assert len(selector._vectors) == cached  # nothing re-embedded
+    assert len(selector.sentences._vectors) == cached  # nothing re-embedded
 
 
 def test_select_without_retrieval_gives_no_candidates() -> None:

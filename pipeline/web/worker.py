@@ -75,17 +75,18 @@ def _trim_heap() -> None:
 
 
 def _per_check(models: Models) -> Models:
-    """The models with an evidence selector of the check's own.
+    """The models with an evidence selector and candidate ranker of the check's own.
 
-    The selector caches sentence vectors for its whole life, which suits one CLI run; in
-    a server that runs for months it would grow with every abstract ever read. The
-    encoder and classifiers are shared; only the cache starts empty.
+    Both cache vectors for their whole life, which suits one CLI run; in a server that
+    runs for months they would grow with every abstract ever read. The encoder and
+    classifiers are shared; only the caches start empty.
     """
     old = models.selector
     selector = EvidenceSelector(
         old.embedder, per_claim=old.per_claim, per_article=old.per_article, first_cut=old.first_cut
     )
-    return dataclasses.replace(models, selector=selector)
+    # The ranker shares the selector's sentence vectors, so it starts afresh with them.
+    return dataclasses.replace(models, selector=selector, ranker=None)
 
 
 class Checker:

@@ -314,11 +314,14 @@ def test_checks_at_once_share_one_rate_limit(tmp_path: Path) -> None:
 
 
 def test_evidence_cache_does_not_outlive_a_check(make_app: MakeApp) -> None:
-    # A server runs for months: the process-wide selector must not keep every abstract's
-    # sentence vectors (each check gets a selector of its own, sharing the encoder).
+    # A server runs for months: the process-wide selector and ranker must not keep every
+    # abstract's vectors (each check gets its own, sharing the encoder).
     models = fake_models()
     with TestClient(make_app(load_models=lambda: models), base_url=BASE) as client:
         for text in (TEXT, COLDS):
             assert wait_for(client, _submit(client, text=text))["status"] == "done"
-    assert models.selector._vectors == {}
+    assert models.selector.sentences._vectors == {}
+    assert models.ranker is not None
+    assert models.ranker._vectors == {}
+    assert models.ranker.sentences is models.selector.sentences
     assert models.selector.embedder.calls > 0  # type: ignore[attr-defined]
