@@ -23,6 +23,7 @@ Run from the repository root::
 
     python -m benchmarks.retrieval --dataset healthver            # dev split, no API key
     python -m benchmarks.retrieval --dataset scifact --split train --fast   # tuning
+    python -m benchmarks.retrieval --dataset checkcovid --split train --fast --head-weight 1
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from pipeline.http import build_client
 from pipeline.nlp.embed import load_embedder
 from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
-from pipeline.rank import CandidateRanker, keep_best
+from pipeline.rank import HEAD_WEIGHT, CandidateRanker, keep_best
 from pipeline.retrieve import retrieve
 from pipeline.run import _batches
 from pipeline.train.data import is_validation_claim
@@ -145,6 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--candidates", type=int, help="PMIDs per esearch (search_candidates)")
     parser.add_argument("--no-rank", action="store_true", help="keep PubMed's order")
+    parser.add_argument(
+        "--head-weight",
+        type=float,
+        default=HEAD_WEIGHT,
+        help="weight of each abstract's opening against its best sentence (tuning)",
+    )
     parser.add_argument("--misses", action="store_true", help="list claims whose gold is missed")
     args = parser.parse_args(argv)
     if not (DATA / "scifact" / "corpus.jsonl").is_file():
@@ -154,21 +161,23 @@ def main(argv: list[str] | None = None) -> int:
     cases, records = load_dataset(args.dataset, args.split)
     if args.n:
         cases = cases[: args.n]
-    ranker = None if args.no_rank else CandidateRanker(load_embedder(None))
+    ranker = (
+        None if args.no_rank else CandidateRanker(load_embedder(None), head_weight=args.head_weight)
+    )
     overrides = {"search_candidates": args.candidates} if args.candidates else {}
     started = time.monotonic()
     log = []
     stats = None
     busiest = 0
     if args.fast:
-        config = Config(**overrides)  # type: ignore[arg-type]
+        config = Config(**overrides)
         pools, kept, counts = direct(cases, records, config, ranker)
     else:
         with EutilsServer(records) as server:
             config = Config(
                 eutils_url=server.base_url,
                 api_key="benchmark-key" if args.api_key else None,
-                **overrides,  # type: ignore[arg-type]
+                **overrides,
             )
             with build_client(config) as client:
                 pubmed = PubMed(client, config, limiter=RateLimiter(config.rate_limit))
