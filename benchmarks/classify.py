@@ -4,7 +4,7 @@ Issue 8 asks that classification stay interactive on 2 CPU cores: a 30-claim art
 in under 15 s once the models are loaded. Network waits are excluded: a first pass
 fills an E-utilities response cache from the local server (``tests/``, serving SciFact's
 corpus as PubMed), and the timed passes run the real ``check_documents`` path against
-that cache with a fresh evidence selector, so no sentence vector is reused.
+that cache with fresh evidence-selector and ranker caches, so no vector is reused.
 
 The second table answers "what would a bigger stance model cost here": it times the
 stance pass of the same article (its real claim/evidence pairs) through randomly
@@ -22,7 +22,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import sys
@@ -34,7 +33,6 @@ from pathlib import Path
 from claims.split import extract_claims
 from claims.types import Document
 from pipeline.config import load_config
-from pipeline.evidence import EvidenceSelector
 from pipeline.ingest import document_from_text
 from pipeline.pubmed.limiter import RateLimiter
 from pipeline.session import Session
@@ -147,12 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             warm_requests = session.pubmed.stats.requests
         times, claims = [], 0
         for _ in range(args.repeat):
-            fresh = dataclasses.replace(
-                models,
-                selector=EvidenceSelector(
-                    models.selector.embedder, per_claim=config.evidence_candidates
-                ),
-            )
+            fresh = models.with_empty_caches()
             with Session.open(config, models=fresh, limiter=RateLimiter(3)) as session:
                 start = time.perf_counter()
                 reports, _ = session.check_documents([article])

@@ -7,6 +7,7 @@ for one source or claim becomes a ``Failure`` in the report and the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -62,6 +63,23 @@ class Models:
     def __post_init__(self) -> None:
         if self.ranker is None:
             self.ranker = CandidateRanker(self.selector.embedder, sentences=self.selector.sentences)
+
+    def with_empty_caches(self) -> Models:
+        """These models with an evidence selector and candidate ranker of their own.
+
+        Both cache vectors for their whole life, which suits one CLI run; a server that
+        runs for months, or a benchmark timing a cold pass, wants them empty. The
+        encoder and classifiers are shared.
+        """
+        old = self.selector
+        selector = EvidenceSelector(
+            old.embedder,
+            per_claim=old.per_claim,
+            per_article=old.per_article,
+            first_cut=old.first_cut,
+        )
+        # The ranker shares the selector's sentence vectors, so it starts afresh with them.
+        return dataclasses.replace(self, selector=selector, ranker=None)
 
     @property
     def description(self) -> str:

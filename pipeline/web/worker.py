@@ -9,7 +9,6 @@ session's E-utilities client, so one rate limiter spaces all their requests.
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import functools
 import logging
 import queue
@@ -20,7 +19,6 @@ from claims.split import extract_claims
 from claims.types import Document, Report
 from pipeline.config import Config
 from pipeline.errors import ClaimscanError, PageError
-from pipeline.evidence import EvidenceSelector
 from pipeline.ingest import DOWNLOAD_TIMEOUTS, document_from_bytes, document_from_text
 from pipeline.ingest.pages import fetch
 from pipeline.report.json import dump_report
@@ -72,21 +70,6 @@ def _trim_heap() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
-
-
-def _per_check(models: Models) -> Models:
-    """The models with an evidence selector and candidate ranker of the check's own.
-
-    Both cache vectors for their whole life, which suits one CLI run; in a server that
-    runs for months they would grow with every abstract ever read. The encoder and
-    classifiers are shared; only the caches start empty.
-    """
-    old = models.selector
-    selector = EvidenceSelector(
-        old.embedder, per_claim=old.per_claim, per_article=old.per_article, first_cut=old.first_cut
-    )
-    # The ranker shares the selector's sentence vectors, so it starts afresh with them.
-    return dataclasses.replace(models, selector=selector, ranker=None)
 
 
 class Checker:
@@ -251,7 +234,7 @@ class Checker:
 
         try:
             reports, failures = self.session.check_documents(
-                documents, models=_per_check(self._models), progress=progress
+                documents, models=self._models.with_empty_caches(), progress=progress
             )
         except ClaimscanError as exc:
             self.store.fail(check_id, str(exc))
