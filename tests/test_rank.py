@@ -65,6 +65,10 @@ def test_a_finding_stated_late_in_the_abstract_lifts_it() -> None:
     )
     ranked = CandidateRanker(FakeEmbedder()).rank(claim, [late, vague])
     assert ranked[0].article.pmid == "4"
+    # Only the first by their opening are read again: past them, the opening decides.
+    embedder = FakeEmbedder()
+    ranked = CandidateRanker(embedder, rerank_top=1).rank(claim, [late, vague])
+    assert [r.article.pmid for r in ranked] == ["5", "4"]
 
 
 def test_evidence_selection_reuses_the_sentences_the_ranking_embedded() -> None:
