@@ -43,7 +43,7 @@ from pipeline.http import build_client
 from pipeline.nlp.embed import load_embedder
 from pipeline.pubmed.client import PubMed
 from pipeline.pubmed.limiter import RateLimiter
-from pipeline.rank import HEAD_WEIGHT, CandidateRanker, keep_best
+from pipeline.rank import HEAD_WEIGHT, RERANK_TOP, CandidateRanker, keep_best
 from pipeline.retrieve import retrieve
 from pipeline.run import _batches
 from pipeline.train.data import is_validation_claim
@@ -151,6 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=HEAD_WEIGHT,
         help="weight of each abstract's opening against its best sentence (tuning)",
+    )
+    parser.add_argument(
+        "--rerank-top",
+        type=int,
+        default=RERANK_TOP,
+        help="candidates re-scored with their best sentence (tuning)",
     )
     parser.add_argument("--misses", action="store_true", help="list claims whose gold is missed")
     args = parser.parse_args(argv)

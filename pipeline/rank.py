@@ -30,7 +30,7 @@ from claims.types import Article, Claim, Retrieval
 from pipeline.evidence import SentenceVectors
 from pipeline.nlp.protocols import Encoder
 
-__all__ = ["HEAD_WEIGHT", "CandidateRanker", "Ranked", "keep_best"]
+__all__ = ["HEAD_WEIGHT", "RERANK_TOP", "CandidateRanker", "Ranked", "keep_best"]
 
 PUBMED_RANK_WEIGHT = 0.1
 """Added to the cosine similarity of PubMed's first hit, shrinking as 1/(1 + rank).
