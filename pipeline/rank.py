@@ -3,10 +3,11 @@
 Retrieval asks PubMed for a few dozen candidates per claim with one wide search
 (``claims.query``); :class:`CandidateRanker` orders them by how close each abstract is
 to the claim in the encoder's space, and :func:`keep_best` hands the best
-``Config.retmax`` on to evidence selection. Closeness is read twice: from the
-abstract's opening (its topic and population) and from its sentence closest to the
-claim among the few that share most words with it (a finding stated in the results,
-the sentences evidence selection reads next, so they are embedded once for both).
+``Config.retmax`` on to evidence selection. Closeness is read from the abstract's
+opening (its topic and population), then, for the first :data:`RERANK_TOP`, also from
+its sentence closest to the claim among the few that share most words with it (a
+finding stated in the results; the sentences evidence selection reads next, so they are
+embedded once for both).
 PubMed's own rank is kept as a small tie-breaker: it knows which words of the claim
 are rare.
 
