@@ -93,6 +93,8 @@ class SentenceVectors:
         self.first_cut = first_cut
         self._sentences: dict[str, tuple[str, ...]] = {}
         self._vectors: dict[tuple[str, int], np.ndarray] = {}
+        # Ranking and selection both ask for the kept abstracts' shortlists.
+        self._shortlists: dict[tuple[str, str], list[int]] = {}
 
     def sentences(self, article: Article) -> tuple[str, ...]:
         """The abstract's sentences worth reading, the title first."""
@@ -103,9 +105,14 @@ class SentenceVectors:
 
     def shortlist(self, claim: str, article: Article) -> list[int]:
         """Indices of the ``first_cut`` sentences sharing most words with the claim."""
-        sentences = self.sentences(article)
-        scores = lexical_scores(claim, sentences)
-        return sorted(range(len(sentences)), key=lambda i: -scores[i])[: self.first_cut]
+        key = (claim, article.pmid)
+        found = self._shortlists.get(key)
+        if found is None:
+            sentences = self.sentences(article)
+            scores = lexical_scores(claim, sentences)
+            found = sorted(range(len(sentences)), key=lambda i: -scores[i])[: self.first_cut]
+            self._shortlists[key] = found
+        return found
 
     def embed(self, keys: set[tuple[str, int]]) -> None:
         """Embed the (PMID, index) sentences not embedded yet, in one encoder call."""
@@ -140,8 +147,12 @@ class EvidenceSelector:
         self.embedder = embedder
         self.per_claim = per_claim
         self.per_article = per_article
-        self.first_cut = first_cut
         self.sentences = SentenceVectors(embedder, first_cut)
+
+    @property
+    def first_cut(self) -> int:
+        """Sentences per abstract that reach the embedder."""
+        return self.sentences.first_cut
 
     def select(
         self, claims: Sequence[Claim], retrievals: Mapping[str, Retrieval]

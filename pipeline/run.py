@@ -305,8 +305,8 @@ def assess(
         m = get_models()
         # The one wide search brings up to ``search_candidates`` abstracts; the stance
         # model reads only the best-ranked ``retmax``.
-        ranker = m.ranker or CandidateRanker(m.selector.embedder, sentences=m.selector.sentences)
-        found = keep_best(batch, found, ranker, config.retmax)
+        assert m.ranker is not None  # set in Models.__post_init__
+        found = keep_best(batch, found, m.ranker, config.retmax)
         retrievals.update(found)
         candidates = m.selector.select(batch, found)
         shown: dict[str, Sequence[Candidate]] = {}
